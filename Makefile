@@ -1,0 +1,76 @@
+# ngx_sg_sign_module: build, demo, tests.
+#
+#   make          build the dynamic module (and the core's unit tests)
+#   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
+#   make test     every test, through prove
+#   make clean
+
+SHELL      := /bin/bash
+
+NGX_SRC    ?= /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+BUILD      := $(CURDIR)/build
+NGX_BUILD  := $(BUILD)/nginx
+MODULE     := $(BUILD)/ngx_http_sg_sign_module.so
+
+# the Debian packages the build, the demo and the tests use
+DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
+              libcrypt-openssl-rsa-perl curl
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Werror
+CORE_SRCS  := $(wildcard src/*.c)
+CORE_HDRS  := $(wildcard src/*.h)
+UNIT_SRCS  := $(wildcard t/unit/test_*.c)
+UNIT_BINS  := $(patsubst t/unit/test_%.c,$(BUILD)/unit/%.t,$(UNIT_SRCS))
+
+.PHONY: all deps module unit test run clean
+
+all: module unit
+
+# Installs what is missing; a no-op on a machine that has everything.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# nginx-dev ships the tree for building modules; configure a copy of it with
+# the installed binary's flags so load_module accepts the result.
+$(NGX_BUILD)/Makefile: config
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='-g -O2 -fPIC -Wall -Wextra -Werror' \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log
+
+$(MODULE): $(NGX_BUILD)/Makefile ngx_sg_sign_module.c $(CORE_SRCS) $(CORE_HDRS)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
+
+module: $(MODULE)
+
+$(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) -lcrypto
+
+unit: $(UNIT_BINS)
+
+test: deps
+	$(MAKE) all
+	prove -e '' $(UNIT_BINS) t/*.t
+
+run: deps
+	$(MAKE) module
+	demo/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,86 @@
+/*
+ * Strict JSON (RFC 8259) on top of jsmn: jsmn tokenizes, this validates what
+ * jsmn does not (grammar between tokens, escapes, numbers, UTF-8, duplicate
+ * names, depth) and builds a small tree the schema and the JCS writer walk.
+ */
+
+#ifndef SG_JSON_H
+#define SG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sg_alloc.h"
+#include "sg_error.h"
+
+
+/* the outermost object or array is depth 1 */
+#define SG_JSON_MAX_DEPTH  32
+
+/* node index 0 is the root, so 0 also means "none" in first/next */
+#define SG_JSON_NONE       0
+
+
+typedef enum {
+    SG_JSON_OBJECT = 1,
+    SG_JSON_ARRAY,
+    SG_JSON_STRING,
+    SG_JSON_NUMBER,
+    SG_JSON_TRUE,
+    SG_JSON_FALSE,
+    SG_JSON_NULL
+} sg_json_type_t;
+
+
+/*
+ * Nodes are in document order (preorder).  An object's children are its
+ * member names (type SG_JSON_STRING); the value of the name at index i is
+ * the node at i + 1.  first/next link an object's names in RFC 8785 order
+ * (sorted by UTF-16 code units), and an array's elements in order.
+ */
+typedef struct {
+    sg_json_type_t   type;
+    uint32_t         offset;    /* first byte in the input (the '"' of a
+                                   string) */
+    uint32_t         parent;    /* index of the container; for a value in
+                                   an object: its member name */
+    uint32_t         count;     /* object: members; array: elements */
+    uint32_t         first;
+    uint32_t         next;
+    const char      *str;       /* string, name: decoded UTF-8 (may point
+                                   into the input); number: its raw text */
+    size_t           len;
+} sg_json_node_t;
+
+
+typedef struct {
+    sg_json_node_t  *nodes;
+    uint32_t         n;
+    const char      *input;
+    size_t           input_len;
+} sg_json_t;
+
+
+/*
+ * Validates input (CONTRACT step 3) and builds doc.  Returns SG_OK, or
+ * SG_ERR_INVALID_JSON with err->offset and err->reason set, or SG_ERR_NOMEM.
+ */
+sg_code_t sg_json_parse(sg_json_t *doc, const char *input, size_t len,
+    sg_alloc_t *a, sg_error_t *err);
+
+/* value of member name in object node obj, or SG_JSON_NONE */
+uint32_t sg_json_member(const sg_json_t *doc, uint32_t obj, const char *name);
+
+/* 1 if the string node equals the C string s */
+int sg_json_str_eq(const sg_json_node_t *node, const char *s);
+
+/*
+ * Writes the member path of node into buf: "customer.contacts[2].email".
+ * Names that could be caller data (anything but a short identifier) are
+ * written as "<offset N>", so a path never echoes a value.
+ */
+void sg_json_path(const sg_json_t *doc, uint32_t node, char *buf,
+    size_t size);
+
+
+#endif /* SG_JSON_H */

@@ -1,0 +1,63 @@
+/*
+ * The signer: loads the partner's RSA private key once (at configuration
+ * time, in nginx's master) and signs bodies with RSA PKCS#1 v1.5 + SHA-256
+ * through OpenSSL 3's EVP interfaces.  Never prints key material.
+ */
+
+#ifndef SG_SIGNER_H
+#define SG_SIGNER_H
+
+#include <stddef.h>
+
+
+#define SG_SIGNER_MIN_BITS     2048
+#define SG_SHA256_HEX_LEN      64
+#define SG_SIGNER_ERRBUF_SIZE  256
+
+
+typedef enum {
+    SG_ENCODING_BASE64 = 0,     /* standard, padded, no line breaks */
+    SG_ENCODING_HEX             /* lower case */
+} sg_encoding_t;
+
+
+typedef struct sg_signer_s  sg_signer_t;
+
+
+/*
+ * Loads a PEM private key (PKCS#1 or PKCS#8, plain or encrypted).
+ * passphrase_path may be NULL; its first line, without the line end, is the
+ * passphrase.  Refuses a key file with group or other permissions, a non-RSA
+ * key, RSA shorter than SG_SIGNER_MIN_BITS, a wrong passphrase, and anything
+ * that is not a private key.  On failure returns NULL and writes a message
+ * naming the problem (never key material) into errbuf.
+ */
+sg_signer_t *sg_signer_load(const char *key_path, const char *passphrase_path,
+    char *errbuf, size_t errlen);
+
+void sg_signer_free(sg_signer_t *signer);
+
+/* "sha256:" is not included: 64 lower-case hex digits of SHA-256 over the
+   public key's DER SubjectPublicKeyInfo */
+const char *sg_signer_fingerprint(const sg_signer_t *signer);
+
+int sg_signer_bits(const sg_signer_t *signer);
+
+/* the most bytes sg_signer_sign() writes for this key and encoding */
+size_t sg_signer_signature_size(const sg_signer_t *signer, sg_encoding_t enc);
+
+/*
+ * Signs data and writes the encoded signature into out (not NUL-terminated;
+ * out must hold sg_signer_signature_size() bytes).  Returns 0, or -1 when
+ * signing failed (the caller must then fail closed).  Safe to call from
+ * several threads with the same signer.
+ */
+int sg_signer_sign(const sg_signer_t *signer, sg_encoding_t enc,
+    const void *data, size_t len, char *out, size_t *out_len);
+
+/* SHA-256 of data as 64 lower-case hex digits plus NUL */
+void sg_sha256_hex(const void *data, size_t len,
+    char out[SG_SHA256_HEX_LEN + 1]);
+
+
+#endif /* SG_SIGNER_H */
