@@ -1,0 +1,1396 @@
+
+/*
+ * ngx_http_sg_sign_module: a signing gateway for the Smart Glocal API.
+ * Reads an unsigned JSON body, validates and canonicalizes it (src/), signs
+ * it with a key the master loaded, and hands the request to proxy_pass.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "sg_body.h"
+#include "sg_error.h"
+#include "sg_schema.h"
+#include "sg_signer.h"
+
+
+/* what happened to a request; indexes ngx_http_sg_sign_outcomes[] */
+typedef enum {
+    NGX_HTTP_SG_SIGN_PENDING = 0,
+    NGX_HTTP_SG_SIGN_SIGNED,
+    NGX_HTTP_SG_SIGN_INVALID_JSON,
+    NGX_HTTP_SG_SIGN_INVALID_REQUEST,
+    NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
+    NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
+    NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
+    NGX_HTTP_SG_SIGN_SIGNING_FAILED
+} ngx_http_sg_sign_outcome_e;
+
+
+typedef struct {
+    ngx_uint_t                  status;
+    ngx_str_t                   code;
+} ngx_http_sg_sign_outcome_t;
+
+
+typedef struct {
+    ngx_str_t                   key;
+    ngx_str_t                   passphrase_file;
+    sg_signer_t                *signer;
+} ngx_http_sg_sign_key_t;
+
+
+typedef struct {
+    ngx_array_t                 keys;    /* ngx_http_sg_sign_key_t */
+} ngx_http_sg_sign_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_uint_t                  schema;
+    ngx_str_t                   project;
+    ngx_str_t                   key;
+    ngx_str_t                   passphrase_file;
+    ngx_uint_t                  encoding;
+    ngx_http_complex_value_t   *submerchant;
+    size_t                      max_body_size;
+
+    sg_signer_t                *signer;
+
+    /* where "sg_sign on" and "sg_sign_key" were set, for nginx -t */
+    ngx_str_t                   enable_file;
+    ngx_uint_t                  enable_line;
+    ngx_str_t                   key_file;
+    ngx_uint_t                  key_line;
+} ngx_http_sg_sign_loc_conf_t;
+
+
+typedef struct {
+    ngx_int_t                   rc;          /* returned on re-entry */
+    ngx_http_sg_sign_outcome_e  outcome;
+    ngx_str_t                   description;
+    off_t                       received;
+    ngx_str_t                   body;        /* canonical, as sent */
+    ngx_str_t                   session_id;
+    sg_signer_t                *signer;
+    unsigned                    error_sent:1;
+} ngx_http_sg_sign_ctx_t;
+
+
+static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_check_request(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static void ngx_http_sg_sign_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_process(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static void *ngx_http_sg_sign_palloc(void *pool, size_t size);
+static ngx_int_t ngx_http_sg_sign_sign(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
+    ngx_str_t *signature);
+static ngx_int_t ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature);
+static void ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n);
+static ngx_table_elt_t *ngx_http_sg_sign_add_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx, ngx_http_sg_sign_outcome_e outcome,
+    const char *description);
+static ngx_int_t ngx_http_sg_sign_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_sg_sign_error_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx, ngx_str_t *json);
+static ngx_int_t ngx_http_sg_sign_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_sg_sign_add_variables(ngx_conf_t *cf);
+static void *ngx_http_sg_sign_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static sg_signer_t *ngx_http_sg_sign_load_key(ngx_conf_t *cf,
+    ngx_http_sg_sign_loc_conf_t *slcf);
+static void ngx_http_sg_sign_free_key(void *data);
+static char *ngx_http_sg_sign_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_sg_sign_init(ngx_conf_t *cf);
+
+
+static ngx_conf_enum_t  ngx_http_sg_sign_encodings[] = {
+    { ngx_string("base64"), SG_ENCODING_BASE64 },
+    { ngx_string("hex"), SG_ENCODING_HEX },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_sg_sign_commands[] = {
+
+    { ngx_string("sg_sign"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_sg_sign_enable,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("sg_sign_schema"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_sg_sign_set_schema,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, schema),
+      NULL },
+
+    { ngx_string("sg_sign_project"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, project),
+      NULL },
+
+    { ngx_string("sg_sign_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_sg_sign_set_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, key),
+      NULL },
+
+    { ngx_string("sg_sign_key_passphrase_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, passphrase_file),
+      NULL },
+
+    { ngx_string("sg_sign_encoding"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, encoding),
+      &ngx_http_sg_sign_encodings },
+
+    { ngx_string("sg_sign_submerchant"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, submerchant),
+      NULL },
+
+    { ngx_string("sg_sign_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, max_body_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_sg_sign_module_ctx = {
+    ngx_http_sg_sign_add_variables,        /* preconfiguration */
+    ngx_http_sg_sign_init,                 /* postconfiguration */
+
+    ngx_http_sg_sign_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_sg_sign_create_loc_conf,      /* create location configuration */
+    ngx_http_sg_sign_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_sg_sign_module = {
+    NGX_MODULE_V1,
+    &ngx_http_sg_sign_module_ctx,          /* module context */
+    ngx_http_sg_sign_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
+    { 0, ngx_null_string },
+    { 0, ngx_string("signed") },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_json") },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request") },
+    { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed") },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, ngx_string("body_too_large") },
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, ngx_string("unsupported_media_type") },
+    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("signing_failed") }
+};
+
+
+/* the provider's auth headers: a caller never chooses what goes in them */
+static ngx_str_t  ngx_http_sg_sign_partner_headers[] = {
+    ngx_string("x-partner-project"),
+    ngx_string("x-partner-sign"),
+    ngx_string("x-partner-submerchant")
+};
+
+static ngx_str_t  ngx_http_sg_sign_transfer_encoding[] = {
+    ngx_string("transfer-encoding")
+};
+
+
+static ngx_http_variable_t  ngx_http_sg_sign_vars[] = {
+
+    { ngx_string("sg_sign_status"), NULL, ngx_http_sg_sign_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("sg_sign_key_fingerprint"), NULL, ngx_http_sg_sign_variable,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("sg_sign_body_sha256"), NULL, ngx_http_sg_sign_variable,
+      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("sg_sign_session_id"), NULL, ngx_http_sg_sign_variable,
+      3, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+static ngx_int_t
+ngx_http_sg_sign_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    if (!slcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx) {
+        return ctx->rc;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "sg_sign handler");
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->rc = NGX_DONE;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
+
+    rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_sg_sign_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+/* CONTRACT step 1 and the Content-Length half of step 2: 405, 415, 413 */
+
+static ngx_int_t
+ngx_http_sg_sign_check_request(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    u_char     *p, *last;
+    ngx_str_t  *type;
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
+                                       "the method must be POST");
+    }
+
+    if (r->headers_in.content_type) {
+        type = &r->headers_in.content_type->value;
+
+        /* the media type ends at ';' (parameters such as charset are fine)
+           and may be followed by optional whitespace, RFC 9110 8.3.1 */
+
+        last = ngx_strlchr(type->data, type->data + type->len, ';');
+        if (last == NULL) {
+            last = type->data + type->len;
+        }
+
+        while (last > type->data && (last[-1] == ' ' || last[-1] == '\t')) {
+            last--;
+        }
+
+        p = type->data;
+
+        if ((size_t) (last - p) != sizeof("application/json") - 1
+            || ngx_strncasecmp(p, (u_char *) "application/json",
+                               sizeof("application/json") - 1)
+               != 0)
+        {
+            return ngx_http_sg_sign_refuse(r, ctx,
+                                    NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
+                                    "the Content-Type must be application/json");
+        }
+    }
+
+    if (r->headers_in.content_length_n > (off_t) slcf->max_body_size) {
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
+                                       "the request body is too large");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Counts the body as nginx reads it, so a chunked body over the limit is
+ * refused as soon as it crosses it, not after it has all been read.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t                  *cl;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_SIGN_PENDING) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->received > (off_t) slcf->max_body_size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "sg_sign: client intended to send a body larger "
+                      "than %uz bytes", slcf->max_body_size);
+
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
+                                       "the request body is too large");
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+static void
+ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    ctx->rc = ngx_http_sg_sign_process(r, slcf, ctx);
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/* CONTRACT steps 3 to 7 on a body read whole */
+
+static ngx_int_t
+ngx_http_sg_sign_process(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    u_char      desc[256];
+    ngx_str_t   input, signature;
+    sg_body_t   body;
+    sg_code_t   code;
+    sg_alloc_t  alloc;
+    sg_error_t  err;
+
+    if (ngx_http_sg_sign_read_body(r, &input) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    alloc.alloc = ngx_http_sg_sign_palloc;
+    alloc.data = r->pool;
+
+    code = sg_body_canonicalize(slcf->schema, (const char *) input.data,
+                                input.len, &alloc, &body, &err);
+
+    if (code == SG_ERR_NOMEM) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (code != SG_OK) {
+        sg_error_describe(&err, (char *) desc, sizeof(desc));
+
+        /* a client's mistake: info, as nginx logs "client sent invalid" */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "sg_sign: refused body: %s", desc);
+
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       code == SG_ERR_INVALID_JSON
+                                       ? NGX_HTTP_SG_SIGN_INVALID_JSON
+                                       : NGX_HTTP_SG_SIGN_INVALID_REQUEST,
+                                       (const char *) desc);
+    }
+
+    ctx->body.data = (u_char *) body.data;
+    ctx->body.len = body.len;
+    ctx->session_id.data = (u_char *) body.session_id;
+    ctx->session_id.len = body.session_id_len;
+
+    if (ngx_http_sg_sign_sign(r, slcf, ctx, &signature) != NGX_OK) {
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_SIGNING_FAILED,
+                                       "the request could not be signed");
+    }
+
+    if (ngx_http_sg_sign_replace_body(r, ctx) != NGX_OK
+        || ngx_http_sg_sign_set_headers(r, slcf, &signature) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->outcome = NGX_HTTP_SG_SIGN_SIGNED;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "sg_sign: signed %uz bytes", ctx->body.len);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The body as one run of bytes, whatever nginx made of it: buffers in
+ * memory, a temp file (client_body_in_file_only, large bodies), or both.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t         size;
+    u_char       *p;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    body->data = ngx_pnalloc(r->pool, size + 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "sg_sign: cannot read the request body from "
+                          "\"%V\"", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_sg_sign_palloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+/* CONTRACT step 6: fail closed, an unsigned request is never forwarded */
+
+static ngx_int_t
+ngx_http_sg_sign_sign(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
+    ngx_str_t *signature)
+{
+    size_t  len;
+
+    len = sg_signer_signature_size(slcf->signer, slcf->encoding);
+
+    signature->data = ngx_pnalloc(r->pool, len);
+    if (signature->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (sg_signer_sign(slcf->signer, slcf->encoding, ctx->body.data,
+                       ctx->body.len, (char *) signature->data, &len)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign: signing failed with key sha256:%s",
+                      sg_signer_fingerprint(slcf->signer));
+        return NGX_ERROR;
+    }
+
+    signature->len = len;
+    ctx->signer = slcf->signer;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx)
+{
+    u_char           *p;
+    ngx_buf_t        *b;
+    ngx_str_t         name, value;
+    ngx_chain_t      *cl;
+    ngx_table_elt_t  *h;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->start = ctx->body.data;
+    b->pos = b->start;
+    b->last = b->start + ctx->body.len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->request_body->bufs = cl;
+
+    /* the canonical body goes out with a Content-Length, never chunked */
+
+    r->headers_in.chunked = 0;
+
+    if (r->headers_in.transfer_encoding) {
+        ngx_http_sg_sign_unlink_headers(r,
+                                        ngx_http_sg_sign_transfer_encoding, 1);
+        r->headers_in.transfer_encoding = NULL;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%uz", ctx->body.len) - p;
+
+    r->headers_in.content_length_n = ctx->body.len;
+
+    if (r->headers_in.content_length) {
+        r->headers_in.content_length->value = value;
+        return NGX_OK;
+    }
+
+    ngx_str_set(&name, "Content-Length");
+
+    h = ngx_http_sg_sign_add_header(r, &name, &value);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->headers_in.content_length = h;
+
+    return NGX_OK;
+}
+
+
+/* CONTRACT step 7: drop every caller X-PARTNER-* header, then add ours */
+
+static ngx_int_t
+ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature)
+{
+    ngx_str_t  name, submerchant;
+
+    ngx_http_sg_sign_unlink_headers(r, ngx_http_sg_sign_partner_headers,
+                                    sizeof(ngx_http_sg_sign_partner_headers)
+                                    / sizeof(ngx_str_t));
+
+    ngx_str_set(&name, "X-PARTNER-PROJECT");
+
+    if (ngx_http_sg_sign_add_header(r, &name, &slcf->project) == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "X-PARTNER-SIGN");
+
+    if (ngx_http_sg_sign_add_header(r, &name, signature) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (slcf->submerchant == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, slcf->submerchant, &submerchant) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (submerchant.len == 0) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(&name, "X-PARTNER-SUBMERCHANT");
+
+    if (ngx_http_sg_sign_add_header(r, &name, &submerchant) == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Removes headers from r->headers_in.headers without moving any element:
+ * r->headers_in keeps pointers into the list (host, content_length, ...),
+ * so the part holding a match is split around it instead.
+ */
+
+static void
+ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
+{
+    ngx_uint_t        i, k, split;
+    ngx_list_t       *list;
+    ngx_list_part_t  *part, *rest;
+    ngx_table_elt_t  *h;
+
+    list = &r->headers_in.headers;
+    split = 0;
+
+    for (part = &list->part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            for (k = 0; k < n; k++) {
+                if (h[i].key.len == names[k].len
+                    && ngx_strncmp(h[i].lowcase_key, names[k].data,
+                                   names[k].len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == n) {
+                continue;
+            }
+
+            rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+            if (rest == NULL) {
+                /* cannot happen in practice; hide the header instead */
+                h[i].key.len = 0;
+                continue;
+            }
+
+            rest->elts = &h[i + 1];
+            rest->nelts = part->nelts - i - 1;
+            rest->next = part->next;
+
+            part->nelts = i;
+            part->next = rest;
+            split = 1;
+
+            break;
+        }
+    }
+
+    if (!split) {
+        return;
+    }
+
+    /*
+     * A split part may end inside its array, where ngx_list_push() must not
+     * append: give the list a fresh last part.
+     */
+
+    for (part = &list->part; part->next; part = part->next) {
+        /* void */
+    }
+
+    rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+    if (rest == NULL) {
+        return;
+    }
+
+    rest->elts = ngx_palloc(r->pool, list->nalloc * list->size);
+    if (rest->elts == NULL) {
+        return;
+    }
+
+    rest->nelts = 0;
+    rest->next = NULL;
+
+    part->next = rest;
+    list->last = rest;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_sg_sign_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key = *name;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, name->len);
+    if (h->lowcase_key == NULL) {
+        return NULL;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, name->data, name->len);
+
+    return h;
+}
+
+
+/*
+ * Records why the request is refused and returns its status: nginx then
+ * finalizes it, and the header and body filters below give the response
+ * the provider's error shape.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
+    ngx_http_sg_sign_outcome_e outcome, const char *description)
+{
+    size_t  len;
+
+    len = ngx_strlen(description);
+
+    ctx->description.data = ngx_pnalloc(r->pool, len);
+    if (ctx->description.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->description.data, description, len);
+    ctx->description.len = len;
+
+    ctx->outcome = outcome;
+    ctx->rc = ngx_http_sg_sign_outcomes[outcome].status;
+
+    return ctx->rc;
+}
+
+
+/*
+ * Replaces nginx's HTML error page with the provider's error JSON for the
+ * requests this module refused (and for nginx's own 413 in an sg_sign
+ * location), so that callers handle one error format.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                     json;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    if (!slcf->enable) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx == NULL
+        && r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        && r->upstream == NULL)
+    {
+        /* client_max_body_size refused it before this module saw it */
+
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
+
+        (void) ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
+                                       "the request body is too large");
+    }
+
+    if (ctx == NULL
+        || ctx->outcome <= NGX_HTTP_SG_SIGN_SIGNED
+        || r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->outcome]
+                                    .status)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (ngx_http_sg_sign_error_body(r, ctx, &json) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    r->headers_out.content_length_n = json.len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ctx->error_sent = 1;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t               *b;
+    ngx_str_t                json;
+    ngx_chain_t              out;
+    ngx_http_sg_sign_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx == NULL || !ctx->error_sent) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (ctx->description.len == 0) {
+        /* the error body went out already: swallow nginx's page */
+        return NGX_OK;
+    }
+
+    if (ngx_http_sg_sign_error_body(r, ctx, &json) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&ctx->description);
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = json.data;
+    b->last = json.data + json.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_error_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx, ngx_str_t *json)
+{
+    size_t     len;
+    u_char    *desc;
+    ngx_str_t *code;
+
+    code = &ngx_http_sg_sign_outcomes[ctx->outcome].code;
+
+    desc = ngx_pnalloc(r->pool, ctx->description.len + 1);
+    if (desc == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(desc, ctx->description.data, ctx->description.len);
+    desc[ctx->description.len] = '\0';
+
+    len = sg_error_json((const char *) code->data, (const char *) desc,
+                        NULL, 0);
+
+    json->data = ngx_pnalloc(r->pool, len + 1);
+    if (json->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->len = sg_error_json((const char *) code->data, (const char *) desc,
+                              (char *) json->data, len + 1);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                  *p;
+    ngx_str_t                value;
+    ngx_http_sg_sign_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case 0: /* $sg_sign_status */
+        value = ngx_http_sg_sign_outcomes[ctx->outcome].code;
+        break;
+
+    case 1: /* $sg_sign_key_fingerprint */
+        if (ctx->signer == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        value.data = (u_char *) sg_signer_fingerprint(ctx->signer);
+        value.len = SG_SHA256_HEX_LEN;
+        break;
+
+    case 2: /* $sg_sign_body_sha256 */
+        if (ctx->outcome != NGX_HTTP_SG_SIGN_SIGNED) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, SG_SHA256_HEX_LEN + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        sg_sha256_hex(ctx->body.data, ctx->body.len, (char *) p);
+
+        value.data = p;
+        value.len = SG_SHA256_HEX_LEN;
+        break;
+
+    default: /* $sg_sign_session_id */
+        if (ctx->session_id.data == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        value = ctx->session_id;
+        break;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_sg_sign_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_sg_sign_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_sg_sign_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->keys, cf->pool, 2,
+                       sizeof(ngx_http_sg_sign_key_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return smcf;
+}
+
+
+static void *
+ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_sg_sign_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     slcf->project = { 0, NULL };
+     *     slcf->key = { 0, NULL };
+     *     slcf->passphrase_file = { 0, NULL };
+     *     slcf->signer = NULL;
+     */
+
+    slcf->enable = NGX_CONF_UNSET;
+    slcf->schema = NGX_CONF_UNSET_UINT;
+    slcf->encoding = NGX_CONF_UNSET_UINT;
+    slcf->submerchant = NGX_CONF_UNSET_PTR;
+    slcf->max_body_size = NGX_CONF_UNSET_SIZE;
+
+    return slcf;
+}
+
+
+static char *
+ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_sg_sign_loc_conf_t *prev = parent;
+    ngx_http_sg_sign_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->schema, prev->schema, SG_SCHEMA_PAYOUT);
+    ngx_conf_merge_str_value(conf->project, prev->project, "");
+    ngx_conf_merge_str_value(conf->passphrase_file, prev->passphrase_file,
+                             "");
+    ngx_conf_merge_uint_value(conf->encoding, prev->encoding,
+                              SG_ENCODING_BASE64);
+    ngx_conf_merge_ptr_value(conf->submerchant, prev->submerchant, NULL);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              64 * 1024);
+
+    if (conf->key.data == NULL) {
+        conf->key = prev->key;
+        conf->key_file = prev->key_file;
+        conf->key_line = prev->key_line;
+    }
+
+    if (conf->enable_file.data == NULL) {
+        conf->enable_file = prev->enable_file;
+        conf->enable_line = prev->enable_line;
+    }
+
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->project.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"sg_sign\" is on but \"sg_sign_project\" is not set "
+                      "in %V:%ui", &conf->enable_file, conf->enable_line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->key.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"sg_sign\" is on but \"sg_sign_key\" is not set "
+                      "in %V:%ui", &conf->enable_file, conf->enable_line);
+        return NGX_CONF_ERROR;
+    }
+
+    conf->signer = ngx_http_sg_sign_load_key(cf, conf);
+    if (conf->signer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Loads each (key, passphrase file) pair once per configuration, here in
+ * the master: workers inherit the key and never open the file.
+ */
+
+static sg_signer_t *
+ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
+{
+    char                           errbuf[SG_SIGNER_ERRBUF_SIZE];
+    ngx_str_t                      key, pass;
+    ngx_uint_t                     i;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_sg_sign_key_t        *k;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_sg_sign_module);
+
+    k = smcf->keys.elts;
+
+    for (i = 0; i < smcf->keys.nelts; i++) {
+        if (k[i].key.data == slcf->key.data
+            && k[i].passphrase_file.len == slcf->passphrase_file.len
+            && ngx_strncmp(k[i].passphrase_file.data,
+                           slcf->passphrase_file.data,
+                           slcf->passphrase_file.len)
+               == 0)
+        {
+            return k[i].signer;
+        }
+    }
+
+    /* resolved against the prefix and NUL-terminated for the core */
+
+    key = slcf->key;
+
+    if (ngx_conf_full_name(cf->cycle, &key, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    pass = slcf->passphrase_file;
+
+    if (pass.len && ngx_conf_full_name(cf->cycle, &pass, 1) != NGX_OK) {
+        return NULL;
+    }
+
+    k = ngx_array_push(&smcf->keys);
+    if (k == NULL) {
+        return NULL;
+    }
+
+    k->key = slcf->key;
+    k->passphrase_file = slcf->passphrase_file;
+
+    k->signer = sg_signer_load((const char *) key.data,
+                               pass.len ? (const char *) pass.data : NULL,
+                               errbuf, sizeof(errbuf));
+
+    if (k->signer == NULL) {
+        smcf->keys.nelts--;
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "sg_sign: %s in %V:%ui",
+                      errbuf, &slcf->key_file, slcf->key_line);
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        sg_signer_free(k->signer);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_sg_sign_free_key;
+    cln->data = k->signer;
+
+    ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                  "sg_sign: loaded RSA-%d key sha256:%s from %V",
+                  sg_signer_bits(k->signer), sg_signer_fingerprint(k->signer),
+                  &key);
+
+    return k->signer;
+}
+
+
+static void
+ngx_http_sg_sign_free_key(void *data)
+{
+    sg_signer_free(data);
+}
+
+
+static char *
+ngx_http_sg_sign_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_sg_sign_loc_conf_t *slcf = conf;
+
+    slcf->enable_file = cf->conf_file->file.name;
+    slcf->enable_line = cf->conf_file->line;
+
+    return ngx_conf_set_flag_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_sg_sign_loc_conf_t *slcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (slcf->key.len == 0) {
+        return "must name a key file";
+    }
+
+    slcf->key_file = cf->conf_file->file.name;
+    slcf->key_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_sg_sign_loc_conf_t *slcf = conf;
+
+    ngx_str_t    *value;
+    sg_schema_t   schema;
+
+    if (slcf->schema != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (sg_schema_find((const char *) value[1].data, value[1].len, &schema)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be \"%s\" or \"%s\"",
+                           &value[1], &cmd->name,
+                           sg_schema_name(SG_SCHEMA_PAYOUT),
+                           sg_schema_name(SG_SCHEMA_OBJECT));
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->schema = schema;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_sg_sign_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /*
+     * The precontent phase, not access: a handler that returned NGX_OK in
+     * the access phase would grant access under "satisfy any".
+     */
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_sg_sign_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_sg_sign_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_sg_sign_body_filter;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_sg_sign_request_body_filter;
+
+    return NGX_OK;
+}

@@ -1,0 +1,566 @@
+/*
+ * The provider's request rules for session/start/payout (API v1) and the
+ * "object" schema.  Errors name member paths and never values.
+ */
+
+#include <string.h>
+
+#include "sg_schema.h"
+
+
+#define SG_MAX_SAFE_INTEGER  "9007199254740991"   /* 2^53 - 1 */
+
+
+typedef struct {
+    const char  *name;
+    sg_schema_t  schema;
+} sg_schema_name_t;
+
+
+typedef struct {
+    sg_json_t   *doc;
+    sg_alloc_t  *alloc;
+    sg_error_t  *err;
+} sg_schema_ctx_t;
+
+
+static sg_code_t sg_schema_payout(sg_schema_ctx_t *ctx);
+static sg_code_t sg_schema_amount_details(sg_schema_ctx_t *ctx, uint32_t obj);
+static sg_code_t sg_schema_payment_method(sg_schema_ctx_t *ctx, uint32_t obj);
+static sg_code_t sg_schema_card(sg_schema_ctx_t *ctx, uint32_t card);
+static sg_code_t sg_schema_participants(sg_schema_ctx_t *ctx, uint32_t obj);
+static sg_code_t sg_schema_customer(sg_schema_ctx_t *ctx, uint32_t obj);
+static int sg_schema_is_minor_units(const sg_json_node_t *node);
+static int sg_schema_luhn(const sg_json_node_t *node);
+static sg_code_t sg_schema_expect(sg_schema_ctx_t *ctx, uint32_t obj,
+    const char *name, sg_json_type_t type, int required, uint32_t *value);
+static sg_code_t sg_schema_fail(sg_schema_ctx_t *ctx, uint32_t obj,
+    const char *name, uint32_t node, const char *reason);
+
+
+static const sg_schema_name_t  sg_schema_names[] = {
+    { "session/start/payout", SG_SCHEMA_PAYOUT },
+    { "object", SG_SCHEMA_OBJECT }
+};
+
+
+/* the top level of a payout is closed: a typo must not pass silently */
+static const char  *sg_payout_members[] = {
+    "session_id", "payment_method", "amount_details", "participant_details",
+    "customer", "metadata", NULL
+};
+
+
+int
+sg_schema_find(const char *name, size_t len, sg_schema_t *schema)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(sg_schema_names) / sizeof(sg_schema_names[0]); i++)
+    {
+        if (strlen(sg_schema_names[i].name) == len
+            && memcmp(sg_schema_names[i].name, name, len) == 0)
+        {
+            *schema = sg_schema_names[i].schema;
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+sg_schema_name(sg_schema_t schema)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(sg_schema_names) / sizeof(sg_schema_names[0]); i++)
+    {
+        if (sg_schema_names[i].schema == schema) {
+            return sg_schema_names[i].name;
+        }
+    }
+
+    return "unknown";
+}
+
+
+sg_code_t
+sg_schema_check(sg_schema_t schema, sg_json_t *doc, sg_alloc_t *a,
+    sg_error_t *err)
+{
+    sg_schema_ctx_t  ctx;
+
+    ctx.doc = doc;
+    ctx.alloc = a;
+    ctx.err = err;
+
+    if (doc->nodes[0].type != SG_JSON_OBJECT) {
+        return sg_schema_fail(&ctx, SG_JSON_NONE, NULL, 0,
+                              "the body must be a JSON object");
+    }
+
+    if (schema == SG_SCHEMA_OBJECT) {
+        return SG_OK;
+    }
+
+    return sg_schema_payout(&ctx);
+}
+
+
+static sg_code_t
+sg_schema_payout(sg_schema_ctx_t *ctx)
+{
+    size_t           i;
+    uint32_t         name, value;
+    sg_code_t        rc;
+    sg_json_node_t  *nodes;
+
+    nodes = ctx->doc->nodes;
+
+    for (name = nodes[0].first; name != SG_JSON_NONE; name = nodes[name].next)
+    {
+        for (i = 0; sg_payout_members[i]; i++) {
+            if (sg_json_str_eq(&nodes[name], sg_payout_members[i])) {
+                break;
+            }
+        }
+
+        if (sg_payout_members[i] != NULL) {
+            continue;
+        }
+
+        if (sg_json_str_eq(&nodes[name], "payout_details")) {
+            return sg_schema_fail(ctx, 0, NULL, name + 1,
+                                  "unknown member in API v1; "
+                                  "send the payout data as payment_method");
+        }
+
+        return sg_schema_fail(ctx, 0, NULL, name + 1,
+                              "unknown member; allowed: session_id, "
+                              "payment_method, amount_details, "
+                              "participant_details, customer, metadata");
+    }
+
+    rc = sg_schema_expect(ctx, 0, "session_id", SG_JSON_STRING, 1, &value);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (nodes[value].len == 0) {
+        return sg_schema_fail(ctx, 0, NULL, value,
+                              "must be a non-empty string");
+    }
+
+    rc = sg_schema_expect(ctx, 0, "amount_details", SG_JSON_OBJECT, 0,
+                          &value);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (value != SG_JSON_NONE) {
+        rc = sg_schema_amount_details(ctx, value);
+        if (rc != SG_OK) {
+            return rc;
+        }
+    }
+
+    rc = sg_schema_expect(ctx, 0, "payment_method", SG_JSON_OBJECT, 0,
+                          &value);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (value != SG_JSON_NONE) {
+        rc = sg_schema_payment_method(ctx, value);
+        if (rc != SG_OK) {
+            return rc;
+        }
+    }
+
+    rc = sg_schema_expect(ctx, 0, "participant_details", SG_JSON_OBJECT, 0,
+                          &value);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (value != SG_JSON_NONE) {
+        rc = sg_schema_participants(ctx, value);
+        if (rc != SG_OK) {
+            return rc;
+        }
+    }
+
+    rc = sg_schema_expect(ctx, 0, "customer", SG_JSON_OBJECT, 0, &value);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (value != SG_JSON_NONE) {
+        return sg_schema_customer(ctx, value);
+    }
+
+    return SG_OK;
+}
+
+
+static sg_code_t
+sg_schema_amount_details(sg_schema_ctx_t *ctx, uint32_t obj)
+{
+    char            *lower;
+    size_t           i;
+    uint32_t         amount, currency;
+    sg_json_node_t  *node;
+
+    amount = sg_json_member(ctx->doc, obj, "amount");
+
+    if (amount == SG_JSON_NONE) {
+        return sg_schema_fail(ctx, obj, "amount", obj, "is required");
+    }
+
+    if (!sg_schema_is_minor_units(&ctx->doc->nodes[amount])) {
+        return sg_schema_fail(ctx, obj, NULL, amount,
+                              "must be a positive integer in minor units "
+                              "(send 10000 for 100.00), at most "
+                              SG_MAX_SAFE_INTEGER);
+    }
+
+    currency = sg_json_member(ctx->doc, obj, "currency");
+
+    if (currency == SG_JSON_NONE) {
+        return sg_schema_fail(ctx, obj, "currency", obj, "is required");
+    }
+
+    node = &ctx->doc->nodes[currency];
+
+    if (node->type != SG_JSON_STRING || node->len != 3) {
+        goto invalid;
+    }
+
+    lower = sg_alloc(ctx->alloc, 3);
+    if (lower == NULL) {
+        ctx->err->code = SG_ERR_NOMEM;
+        return SG_ERR_NOMEM;
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (node->str[i] >= 'A' && node->str[i] <= 'Z') {
+            lower[i] = (char) (node->str[i] | 0x20);
+
+        } else if (node->str[i] >= 'a' && node->str[i] <= 'z') {
+            lower[i] = node->str[i];
+
+        } else {
+            goto invalid;
+        }
+    }
+
+    /* ISO 4217 codes are case-insensitive; the provider's are lower case */
+    node->str = lower;
+
+    return SG_OK;
+
+invalid:
+
+    return sg_schema_fail(ctx, obj, NULL, currency,
+                          "must be a three-letter ISO 4217 code such as usd");
+}
+
+
+/*
+ * An amount is minor units written as an integer: 100.5, 10000.0, 1e4 and
+ * "10000" are refused rather than guessed at.
+ */
+
+static int
+sg_schema_is_minor_units(const sg_json_node_t *node)
+{
+    size_t  i, max;
+
+    if (node->type != SG_JSON_NUMBER || node->len == 0 || node->str[0] == '0')
+    {
+        return 0;
+    }
+
+    for (i = 0; i < node->len; i++) {
+        if (node->str[i] < '0' || node->str[i] > '9') {
+            return 0;
+        }
+    }
+
+    max = sizeof(SG_MAX_SAFE_INTEGER) - 1;
+
+    if (node->len != max) {
+        return node->len < max;
+    }
+
+    return memcmp(node->str, SG_MAX_SAFE_INTEGER, max) <= 0;
+}
+
+
+static sg_code_t
+sg_schema_payment_method(sg_schema_ctx_t *ctx, uint32_t obj)
+{
+    uint32_t   type, card;
+    sg_code_t  rc;
+
+    rc = sg_schema_expect(ctx, obj, "type", SG_JSON_STRING, 1, &type);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    /* other payment method types pass through as objects */
+    if (!sg_json_str_eq(&ctx->doc->nodes[type], "card")) {
+        return SG_OK;
+    }
+
+    rc = sg_schema_expect(ctx, obj, "card", SG_JSON_OBJECT, 1, &card);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    return sg_schema_card(ctx, card);
+}
+
+
+static sg_code_t
+sg_schema_card(sg_schema_ctx_t *ctx, uint32_t card)
+{
+    uint32_t         type, obj, value;
+    sg_code_t        rc;
+    sg_json_node_t  *nodes;
+
+    nodes = ctx->doc->nodes;
+
+    rc = sg_schema_expect(ctx, card, "type", SG_JSON_STRING, 1, &type);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (sg_json_str_eq(&nodes[type], "bank_card")) {
+        rc = sg_schema_expect(ctx, card, "bank_card", SG_JSON_OBJECT, 1, &obj);
+        if (rc != SG_OK) {
+            return rc;
+        }
+
+        rc = sg_schema_expect(ctx, obj, "number", SG_JSON_STRING, 1, &value);
+        if (rc != SG_OK) {
+            return rc;
+        }
+
+        if (!sg_schema_luhn(&nodes[value])) {
+            return sg_schema_fail(ctx, obj, NULL, value,
+                                  "must be 12 to 19 digits with a valid "
+                                  "check digit");
+        }
+
+        return SG_OK;
+    }
+
+    if (sg_json_str_eq(&nodes[type], "encrypted_card")) {
+        rc = sg_schema_expect(ctx, card, "encrypted_card", SG_JSON_OBJECT, 1,
+                              &obj);
+        if (rc != SG_OK) {
+            return rc;
+        }
+
+        rc = sg_schema_expect(ctx, obj, "number_hash", SG_JSON_STRING, 1,
+                              &value);
+        if (rc != SG_OK) {
+            return rc;
+        }
+
+        if (nodes[value].len == 0) {
+            return sg_schema_fail(ctx, obj, NULL, value,
+                                  "must be a non-empty string");
+        }
+
+        return SG_OK;
+    }
+
+    return sg_schema_fail(ctx, card, NULL, type,
+                          "must be \"bank_card\" or \"encrypted_card\"");
+}
+
+
+/* ISO/IEC 7812: 12 to 19 digits, the last one a Luhn check digit */
+
+static int
+sg_schema_luhn(const sg_json_node_t *node)
+{
+    int     sum, digit, twice;
+    size_t  i;
+
+    if (node->len < 12 || node->len > 19) {
+        return 0;
+    }
+
+    sum = 0;
+    twice = 0;
+
+    for (i = node->len; i > 0; i--) {
+        if (node->str[i - 1] < '0' || node->str[i - 1] > '9') {
+            return 0;
+        }
+
+        digit = node->str[i - 1] - '0';
+
+        if (twice) {
+            digit *= 2;
+            if (digit > 9) {
+                digit -= 9;
+            }
+        }
+
+        sum += digit;
+        twice = !twice;
+    }
+
+    return sum % 10 == 0;
+}
+
+
+static sg_code_t
+sg_schema_participants(sg_schema_ctx_t *ctx, uint32_t obj)
+{
+    uint32_t   recipient, sender, name;
+    sg_code_t  rc;
+
+    rc = sg_schema_expect(ctx, obj, "sender", SG_JSON_OBJECT, 0, &sender);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    rc = sg_schema_expect(ctx, obj, "recipient", SG_JSON_OBJECT, 0,
+                          &recipient);
+    if (rc != SG_OK || recipient == SG_JSON_NONE) {
+        return rc;
+    }
+
+    rc = sg_schema_expect(ctx, recipient, "full_name", SG_JSON_STRING, 0,
+                          &name);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (name != SG_JSON_NONE && ctx->doc->nodes[name].len == 0) {
+        return sg_schema_fail(ctx, recipient, NULL, name,
+                              "must be a non-empty string");
+    }
+
+    return SG_OK;
+}
+
+
+static sg_code_t
+sg_schema_customer(sg_schema_ctx_t *ctx, uint32_t obj)
+{
+    uint32_t         reference, contacts, contact;
+    sg_code_t        rc;
+    sg_json_node_t  *nodes;
+
+    nodes = ctx->doc->nodes;
+
+    rc = sg_schema_expect(ctx, obj, "reference", SG_JSON_STRING, 0,
+                          &reference);
+    if (rc != SG_OK) {
+        return rc;
+    }
+
+    if (reference != SG_JSON_NONE && nodes[reference].len == 0) {
+        return sg_schema_fail(ctx, obj, NULL, reference,
+                              "must be a non-empty string");
+    }
+
+    rc = sg_schema_expect(ctx, obj, "contacts", SG_JSON_ARRAY, 0, &contacts);
+    if (rc != SG_OK || contacts == SG_JSON_NONE) {
+        return rc;
+    }
+
+    for (contact = nodes[contacts].first;
+         contact != SG_JSON_NONE;
+         contact = nodes[contact].next)
+    {
+        if (nodes[contact].type != SG_JSON_OBJECT) {
+            return sg_schema_fail(ctx, contacts, NULL, contact,
+                                  "must be an object");
+        }
+    }
+
+    return SG_OK;
+}
+
+
+/*
+ * Finds member name of obj and checks its type.  A missing optional member
+ * gives *value = SG_JSON_NONE.
+ */
+
+static sg_code_t
+sg_schema_expect(sg_schema_ctx_t *ctx, uint32_t obj, const char *name,
+    sg_json_type_t type, int required, uint32_t *value)
+{
+    static const char  *reasons[] = {
+        NULL,
+        "must be an object",
+        "must be an array",
+        "must be a string",
+        "must be a number"
+    };
+
+    *value = sg_json_member(ctx->doc, obj, name);
+
+    if (*value == SG_JSON_NONE) {
+        if (required) {
+            return sg_schema_fail(ctx, obj, name, obj, "is required");
+        }
+
+        return SG_OK;
+    }
+
+    if (ctx->doc->nodes[*value].type != type) {
+        return sg_schema_fail(ctx, obj, NULL, *value, reasons[type]);
+    }
+
+    return SG_OK;
+}
+
+
+/*
+ * Fails with the path of node, or, for a missing member, the path of obj
+ * followed by name (a constant of these rules, never input).
+ */
+
+static sg_code_t
+sg_schema_fail(sg_schema_ctx_t *ctx, uint32_t obj, const char *name,
+    uint32_t node, const char *reason)
+{
+    size_t       len;
+    sg_error_t  *err;
+
+    err = ctx->err;
+
+    err->code = SG_ERR_INVALID_REQUEST;
+    err->offset = ctx->doc->nodes[node].offset;
+    err->reason = reason;
+
+    if (name == NULL) {
+        sg_json_path(ctx->doc, node, err->path, sizeof(err->path));
+        return SG_ERR_INVALID_REQUEST;
+    }
+
+    sg_json_path(ctx->doc, obj, err->path, sizeof(err->path));
+
+    len = strlen(err->path);
+
+    if (len + 1 + strlen(name) + 1 <= sizeof(err->path)) {
+        if (len) {
+            err->path[len++] = '.';
+        }
+
+        strcpy(err->path + len, name);
+    }
+
+    return SG_ERR_INVALID_REQUEST;
+}
