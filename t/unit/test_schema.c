@@ -1,0 +1,369 @@
+/*
+ * Unit tests of the request rules (src/sg_schema.c) through the whole
+ * pipeline (src/sg_body.c): one row per rule, expected code and path.
+ */
+
+#include <string.h>
+
+#include "sg_body.h"
+#include "tap.h"
+
+
+typedef struct {
+    const char  *name;
+    sg_schema_t  schema;
+    const char  *body;
+    sg_code_t    code;
+    const char  *path;      /* expected err.path, or canonical output */
+} schema_case_t;
+
+
+#define CARD  "\"payment_method\":{\"type\":\"card\",\"card\":"
+#define OK_AMOUNT  "\"amount_details\":{\"amount\":10000,\"currency\":\"usd\"}"
+
+
+static const schema_case_t  cases[] = {
+
+    /* the top level */
+
+    { "a minimal payout is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"3230\"}", SG_OK, "{\"session_id\":\"3230\"}" },
+
+    { "the body must be an object", SG_SCHEMA_PAYOUT,
+      "[{\"session_id\":\"1\"}]", SG_ERR_INVALID_REQUEST, "" },
+
+    { "a string body is refused", SG_SCHEMA_PAYOUT,
+      "\"x\"", SG_ERR_INVALID_REQUEST, "" },
+
+    { "an unknown top-level member is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"ammount_details\":{}}",
+      SG_ERR_INVALID_REQUEST, "ammount_details" },
+
+    { "payout_details (API v2) is unknown on v1", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payout_details\":{}}",
+      SG_ERR_INVALID_REQUEST, "payout_details" },
+
+    { "an unknown member that looks like data is not echoed",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"4111111111111111\":1}",
+      SG_ERR_INVALID_REQUEST, "<offset 18>" },
+
+    { "session_id is required", SG_SCHEMA_PAYOUT,
+      "{\"metadata\":1}", SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "session_id must not be empty", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"\"}", SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "session_id must be a string", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":3230}", SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "metadata may be any value", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"metadata\":[1,{\"x\":null}]}", SG_OK,
+      "{\"metadata\":[1,{\"x\":null}],\"session_id\":\"1\"}" },
+
+    /* amount_details */
+
+    { "amount and currency are accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," OK_AMOUNT "}", SG_OK,
+      "{\"amount_details\":{\"amount\":10000,\"currency\":\"usd\"},"
+      "\"session_id\":\"1\"}" },
+
+    { "currency is normalized to lower case", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"currency\":\"USD\",\"amount\":1}}", SG_OK,
+      "{\"amount_details\":{\"amount\":1,\"currency\":\"usd\"},"
+      "\"session_id\":\"1\"}" },
+
+    { "amount_details must be an object", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":10000}",
+      SG_ERR_INVALID_REQUEST, "amount_details" },
+
+    { "amount is required", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":{\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "currency is required", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":{\"amount\":1}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.currency" },
+
+    { "a fractional amount is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":100.5,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "10000.0 is refused (not written as an integer)", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":10000.0,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "1e4 is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1e4,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "an amount in a string is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":\"10000\",\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "a zero amount is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":0,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "a negative amount is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":-5,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "2^53 - 1 is the largest amount", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":9007199254740991,\"currency\":\"usd\"}}", SG_OK,
+      "{\"amount_details\":{\"amount\":9007199254740991,\"currency\":"
+      "\"usd\"},\"session_id\":\"1\"}" },
+
+    { "2^53 is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":9007199254740992,\"currency\":\"usd\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.amount" },
+
+    { "a two-letter currency is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"US\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.currency" },
+
+    { "a currency with a symbol is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"U$D\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.currency" },
+
+    { "a non-ASCII currency is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"\\u00e9u\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.currency" },
+
+    /* payment_method */
+
+    { "a bank card with a valid Luhn number is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":\"4111111111111111\"}}}}", SG_OK, NULL },
+
+    { "a card number failing Luhn is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":\"4111111111111112\"}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card.number" },
+
+    { "an 11-digit card number is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":\"41111111113\"}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card.number" },
+
+    { "a 20-digit card number is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":\"41111111111111111113\"}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card.number" },
+
+    { "a card number with spaces is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":\"4111 1111 1111 1111\"}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card.number" },
+
+    { "a card number as a JSON number is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+      "\"bank_card\":{\"number\":4111111111111111}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card.number" },
+
+    { "payment_method.type is required", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.type" },
+
+    { "card is required for type card", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"card\"}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card" },
+
+    { "card.type must be bank_card or encrypted_card", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"magic\"}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.type" },
+
+    { "bank_card is required for a bank card", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\"}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.bank_card" },
+
+    { "an encrypted card needs number_hash", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
+      "\"encrypted_card\":{}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.encrypted_card.number_hash" },
+
+    { "an empty number_hash is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
+      "\"encrypted_card\":{\"number_hash\":\"\"}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.card.encrypted_card.number_hash" },
+
+    { "an encrypted card with number_hash is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
+      "\"encrypted_card\":{\"number_hash\":\"abc\"}}}}", SG_OK, NULL },
+
+    { "other payment method types pass through", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"qiwi\","
+      "\"anything\":[1]}}", SG_OK, NULL },
+
+    /* participant_details and customer */
+
+    { "recipient must be an object", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"participant_details\":{\"recipient\":[]}}",
+      SG_ERR_INVALID_REQUEST, "participant_details.recipient" },
+
+    { "sender must be an object", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"participant_details\":{\"sender\":\"x\"}}",
+      SG_ERR_INVALID_REQUEST, "participant_details.sender" },
+
+    { "recipient.full_name must not be empty", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"participant_details\":"
+      "{\"recipient\":{\"full_name\":\"\"}}}",
+      SG_ERR_INVALID_REQUEST, "participant_details.recipient.full_name" },
+
+    { "nested objects may carry unnamed members", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"participant_details\":"
+      "{\"recipient\":{\"full_name\":\"A B\",\"extra\":1},\"x\":2}}",
+      SG_OK, NULL },
+
+    { "customer.reference must not be empty", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"customer\":{\"reference\":\"\"}}",
+      SG_ERR_INVALID_REQUEST, "customer.reference" },
+
+    { "customer.contacts must be an array", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"customer\":{\"contacts\":{}}}",
+      SG_ERR_INVALID_REQUEST, "customer.contacts" },
+
+    { "customer.contacts must hold objects", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"customer\":{\"contacts\":[{},\"x\"]}}",
+      SG_ERR_INVALID_REQUEST, "customer.contacts[1]" },
+
+    { "customer.contacts may be empty", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"customer\":{\"contacts\":[]}}", SG_OK, NULL },
+
+    { "customer must be an object", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"customer\":null}",
+      SG_ERR_INVALID_REQUEST, "customer" },
+
+    /* normalization, CONTRACT step 5 */
+
+    { "a number that would change is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"metadata\":{\"n\":9007199254740993}}",
+      SG_ERR_INVALID_REQUEST, "metadata.n" },
+
+    { "1e400 is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"metadata\":1e400}",
+      SG_ERR_INVALID_REQUEST, "metadata" },
+
+    { "numbers are respelled canonically", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"metadata\":[1E30,4.50,-0]}", SG_OK,
+      "{\"metadata\":[1e+30,4.5,0],\"session_id\":\"1\"}" },
+
+    /* the object schema */
+
+    { "the object schema accepts any object", SG_SCHEMA_OBJECT,
+      "{\"b\":1,\"a\":{\"anything\":true}}", SG_OK,
+      "{\"a\":{\"anything\":true},\"b\":1}" },
+
+    { "the object schema refuses an array", SG_SCHEMA_OBJECT,
+      "[]", SG_ERR_INVALID_REQUEST, "" },
+
+    { "the object schema still refuses invalid JSON", SG_SCHEMA_OBJECT,
+      "{\"a\":1,}", SG_ERR_INVALID_JSON, NULL },
+};
+
+
+int
+main(void)
+{
+    char          name[256], desc[256];
+    size_t        i;
+    sg_body_t     body;
+    sg_code_t     rc;
+    sg_error_t    err;
+    sg_schema_t   schema;
+    TEST_POOL    (pool, alloc);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&err, 0, sizeof(err));
+
+        rc = sg_body_canonicalize(cases[i].schema, cases[i].body,
+                                  strlen(cases[i].body), &alloc, &body, &err);
+
+        snprintf(name, sizeof(name), "%s: code", cases[i].name);
+        tap_ok(rc == cases[i].code, name);
+
+        if (cases[i].path == NULL) {
+            test_pool_reset(&pool);
+            continue;
+        }
+
+        if (rc == SG_OK) {
+            snprintf(name, sizeof(name), "%s: canonical body",
+                     cases[i].name);
+            tap_ok(body.len == strlen(cases[i].path)
+                   && memcmp(body.data, cases[i].path, body.len) == 0, name);
+
+        } else {
+            snprintf(name, sizeof(name), "%s: path is \"%s\"",
+                     cases[i].name, cases[i].path);
+            tap_ok(strcmp(err.path, cases[i].path) == 0, name);
+            if (strcmp(err.path, cases[i].path) != 0) {
+                tap_diag(err.path);
+            }
+        }
+
+        test_pool_reset(&pool);
+    }
+
+    /* a description names the path and the rule, never the value */
+
+    memset(&err, 0, sizeof(err));
+    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+             "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+             "\"bank_card\":{\"number\":\"4111111111111112\"}}}}",
+             strlen("{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
+                    "\"bank_card\":{\"number\":\"4111111111111112\"}}}}"),
+             &alloc, &body, &err);
+    sg_error_describe(&err, desc, sizeof(desc));
+    tap_ok(strstr(desc, "payment_method.card.bank_card.number: ") == desc,
+           "a refused card number's description starts with its path");
+    tap_ok(strstr(desc, "4111") == NULL,
+           "a refused card number is not echoed in the description");
+    test_pool_reset(&pool);
+
+    memset(&err, 0, sizeof(err));
+    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+             "{\"session_id\":\"1\",\"amount_details\":{\"amount\":100.5,"
+             "\"currency\":\"usd\"}}",
+             strlen("{\"session_id\":\"1\",\"amount_details\":{\"amount\":"
+                    "100.5,\"currency\":\"usd\"}}"),
+             &alloc, &body, &err);
+    sg_error_describe(&err, desc, sizeof(desc));
+    tap_ok(strstr(desc, "minor units") != NULL
+           && strstr(desc, "10000") != NULL,
+           "a fractional amount's description asks for minor units");
+    test_pool_reset(&pool);
+
+    memset(&err, 0, sizeof(err));
+    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+             "{\"session_id\":\"s-42\",\"metadata\":\"x\"}",
+             strlen("{\"session_id\":\"s-42\",\"metadata\":\"x\"}"),
+             &alloc, &body, &err);
+    tap_ok(rc == SG_OK && body.session_id_len == 4
+           && memcmp(body.session_id, "s-42", 4) == 0,
+           "the session_id is handed back for $sg_sign_session_id");
+    test_pool_reset(&pool);
+
+    /* the directive's names */
+
+    tap_ok(sg_schema_find("session/start/payout", 20, &schema) == 0
+           && schema == SG_SCHEMA_PAYOUT, "schema session/start/payout exists");
+    tap_ok(sg_schema_find("object", 6, &schema) == 0
+           && schema == SG_SCHEMA_OBJECT, "schema object exists");
+    tap_ok(sg_schema_find("nope", 4, &schema) != 0,
+           "an unknown schema name is refused");
+
+    return tap_done();
+}
