@@ -25,13 +25,16 @@ typedef enum {
     NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
     NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
     NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
-    NGX_HTTP_SG_SIGN_SIGNING_FAILED
+    NGX_HTTP_SG_SIGN_SIGNING_FAILED,
+    NGX_HTTP_SG_SIGN_UPSTREAM_UNAVAILABLE,
+    NGX_HTTP_SG_SIGN_UPSTREAM_TIMEOUT
 } ngx_http_sg_sign_outcome_e;
 
 
 typedef struct {
     ngx_uint_t                  status;
     ngx_str_t                   code;
+    char                       *description;   /* when nginx made the error */
 } ngx_http_sg_sign_outcome_t;
 
 
@@ -69,7 +72,8 @@ typedef struct {
 
 typedef struct {
     ngx_int_t                   rc;          /* returned on re-entry */
-    ngx_http_sg_sign_outcome_e  outcome;
+    ngx_http_sg_sign_outcome_e  outcome;     /* for $sg_sign_status */
+    ngx_http_sg_sign_outcome_e  error;       /* the error response, if any */
     ngx_str_t                   description;
     off_t                       received;
     ngx_str_t                   body;        /* canonical, as sent */
@@ -105,6 +109,8 @@ static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx, ngx_http_sg_sign_outcome_e outcome,
     const char *description);
 static ngx_int_t ngx_http_sg_sign_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_nginx_error(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_sg_sign_error_body(ngx_http_request_t *r,
@@ -229,14 +235,20 @@ ngx_module_t  ngx_http_sg_sign_module = {
 
 
 static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
-    { 0, ngx_null_string },
-    { 0, ngx_string("signed") },
-    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_json") },
-    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request") },
-    { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed") },
-    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, ngx_string("body_too_large") },
-    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, ngx_string("unsupported_media_type") },
-    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("signing_failed") }
+    { 0, ngx_null_string, NULL },
+    { 0, ngx_string("signed"), NULL },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_json"), NULL },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request"), NULL },
+    { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed"), NULL },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, ngx_string("body_too_large"),
+      "the request body is too large" },
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, ngx_string("unsupported_media_type"),
+      NULL },
+    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("signing_failed"), NULL },
+    { NGX_HTTP_BAD_GATEWAY, ngx_string("upstream_unavailable"),
+      "the provider could not be reached" },
+    { NGX_HTTP_GATEWAY_TIME_OUT, ngx_string("upstream_timeout"),
+      "the provider did not answer in time" }
 };
 
 
@@ -312,6 +324,8 @@ ngx_http_sg_sign_handler(ngx_http_request_t *r)
 
     rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
     if (rc != NGX_OK) {
+        /* refused before reading: never invite the body with 100 Continue */
+        r->expect_tested = 1;
         return rc;
     }
 
@@ -371,7 +385,9 @@ ngx_http_sg_sign_check_request(ngx_http_request_t *r,
     if (r->headers_in.content_length_n > (off_t) slcf->max_body_size) {
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
-                                       "the request body is too large");
+                                       ngx_http_sg_sign_outcomes[
+                                         NGX_HTTP_SG_SIGN_BODY_TOO_LARGE]
+                                         .description);
     }
 
     return NGX_OK;
@@ -409,7 +425,9 @@ ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
-                                       "the request body is too large");
+                                       ngx_http_sg_sign_outcomes[
+                                         NGX_HTTP_SG_SIGN_BODY_TOO_LARGE]
+                                         .description);
     }
 
     return ngx_http_next_request_body_filter(r, in);
@@ -859,6 +877,7 @@ ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
     ctx->description.len = len;
 
     ctx->outcome = outcome;
+    ctx->error = outcome;
     ctx->rc = ngx_http_sg_sign_outcomes[outcome].status;
 
     return ctx->rc;
@@ -866,9 +885,10 @@ ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
 
 
 /*
- * Replaces nginx's HTML error page with the provider's error JSON for the
- * requests this module refused (and for nginx's own 413 in an sg_sign
- * location), so that callers handle one error format.
+ * Replaces nginx's own error pages in an sg_sign location with the
+ * provider's error JSON, so that callers handle one format: the requests
+ * this module refused, and nginx's 413, 502 and 504.  Responses from the
+ * provider (r->err_status unset) pass unchanged.
  */
 
 static ngx_int_t
@@ -878,7 +898,7 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
-    if (r != r->main) {
+    if (r != r->main || r->err_status == 0) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -890,11 +910,8 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
-    if (ctx == NULL
-        && r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-        && r->upstream == NULL)
-    {
-        /* client_max_body_size refused it before this module saw it */
+    if (ctx == NULL) {
+        /* e.g. client_max_body_size refused it before the handler ran */
 
         ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
         if (ctx == NULL) {
@@ -902,16 +919,15 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         }
 
         ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
-
-        (void) ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
-                                       "the request body is too large");
     }
 
-    if (ctx == NULL
-        || ctx->outcome <= NGX_HTTP_SG_SIGN_SIGNED
-        || r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->outcome]
-                                    .status)
+    if (ctx->error == NGX_HTTP_SG_SIGN_PENDING) {
+        if (ngx_http_sg_sign_nginx_error(r, ctx) != NGX_OK) {
+            return ngx_http_next_header_filter(r);
+        }
+    }
+
+    if (r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->error].status)
     {
         return ngx_http_next_header_filter(r);
     }
@@ -935,6 +951,35 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     ctx->error_sent = 1;
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* the errors nginx itself makes that callers get in the provider's shape */
+
+static ngx_int_t
+ngx_http_sg_sign_nginx_error(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx)
+{
+    ngx_uint_t  i;
+
+    for (i = NGX_HTTP_SG_SIGN_SIGNED + 1;
+         i < sizeof(ngx_http_sg_sign_outcomes)
+             / sizeof(ngx_http_sg_sign_outcome_t);
+         i++)
+    {
+        if (ngx_http_sg_sign_outcomes[i].description != NULL
+            && ngx_http_sg_sign_outcomes[i].status == r->headers_out.status)
+        {
+            ctx->error = i;
+            ctx->description.data =
+                          (u_char *) ngx_http_sg_sign_outcomes[i].description;
+            ctx->description.len = ngx_strlen(ctx->description.data);
+
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -989,7 +1034,7 @@ ngx_http_sg_sign_error_body(ngx_http_request_t *r,
     u_char    *desc;
     ngx_str_t *code;
 
-    code = &ngx_http_sg_sign_outcomes[ctx->outcome].code;
+    code = &ngx_http_sg_sign_outcomes[ctx->error].code;
 
     desc = ngx_pnalloc(r->pool, ctx->description.len + 1);
     if (desc == NULL) {
