@@ -60,7 +60,7 @@ module: $(MODULE)
 
 $(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) -lcrypto
+	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) -lcrypto -pthread
 
 unit: $(UNIT_BINS)
 

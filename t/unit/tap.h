@@ -17,7 +17,7 @@ static int  tap_n;
 static int  tap_failed;
 
 
-static void
+static inline void
 tap_ok(int ok, const char *name)
 {
     tap_n++;
@@ -28,14 +28,14 @@ tap_ok(int ok, const char *name)
 }
 
 
-static void
+static inline void
 tap_diag(const char *msg)
 {
     printf("# %s\n", msg);
 }
 
 
-static int
+static inline int
 tap_done(void)
 {
     printf("1..%d\n", tap_n);
@@ -60,7 +60,7 @@ typedef struct {
 } test_pool_t;
 
 
-static void *
+static inline void *
 test_pool_alloc(void *data, size_t size)
 {
     test_pool_t   *pool = data;
@@ -82,7 +82,7 @@ test_pool_alloc(void *data, size_t size)
 }
 
 
-static void
+static inline void
 test_pool_reset(test_pool_t *pool)
 {
     test_chunk_t  *c, *next;
