@@ -103,6 +103,8 @@ static ngx_int_t ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature);
 static void ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r,
     ngx_str_t *names, ngx_uint_t n);
+static ngx_uint_t ngx_http_sg_sign_header_is(ngx_table_elt_t *h,
+    ngx_str_t *names, ngx_uint_t n);
 static ngx_table_elt_t *ngx_http_sg_sign_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
@@ -252,14 +254,14 @@ static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
 };
 
 
-/* the provider's auth headers: a caller never chooses what goes in them */
-static ngx_str_t  ngx_http_sg_sign_partner_headers[] = {
+/*
+ * The provider's auth headers, which a caller never chooses, and the
+ * framing of the body the gateway replaces.
+ */
+static ngx_str_t  ngx_http_sg_sign_unwanted_headers[] = {
     ngx_string("x-partner-project"),
     ngx_string("x-partner-sign"),
-    ngx_string("x-partner-submerchant")
-};
-
-static ngx_str_t  ngx_http_sg_sign_transfer_encoding[] = {
+    ngx_string("x-partner-submerchant"),
     ngx_string("transfer-encoding")
 };
 
@@ -629,11 +631,8 @@ static ngx_int_t
 ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx)
 {
-    u_char           *p;
-    ngx_buf_t        *b;
-    ngx_str_t         name, value;
-    ngx_chain_t      *cl;
-    ngx_table_elt_t  *h;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -661,11 +660,56 @@ ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     /* the canonical body goes out with a Content-Length, never chunked */
 
     r->headers_in.chunked = 0;
+    r->headers_in.content_length_n = ctx->body.len;
 
-    if (r->headers_in.transfer_encoding) {
-        ngx_http_sg_sign_unlink_headers(r,
-                                        ngx_http_sg_sign_transfer_encoding, 1);
-        r->headers_in.transfer_encoding = NULL;
+    return NGX_OK;
+}
+
+
+/*
+ * CONTRACT steps 6 and 7: drop every caller X-PARTNER-* header (and
+ * Transfer-Encoding), then add the gateway's own and the Content-Length of
+ * the canonical body.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature)
+{
+    u_char           *p;
+    ngx_str_t         name, value;
+    ngx_table_elt_t  *h;
+
+    ngx_http_sg_sign_unlink_headers(r, ngx_http_sg_sign_unwanted_headers,
+                                    sizeof(ngx_http_sg_sign_unwanted_headers)
+                                    / sizeof(ngx_str_t));
+
+    r->headers_in.transfer_encoding = NULL;
+
+    ngx_str_set(&name, "X-PARTNER-PROJECT");
+
+    if (ngx_http_sg_sign_add_header(r, &name, &slcf->project) == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&name, "X-PARTNER-SIGN");
+
+    if (ngx_http_sg_sign_add_header(r, &name, signature) == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (slcf->submerchant) {
+        if (ngx_http_complex_value(r, slcf->submerchant, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&name, "X-PARTNER-SUBMERCHANT");
+
+        if (value.len
+            && ngx_http_sg_sign_add_header(r, &name, &value) == NULL)
+        {
+            return NGX_ERROR;
+        }
     }
 
     p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
@@ -674,9 +718,7 @@ ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "%uz", ctx->body.len) - p;
-
-    r->headers_in.content_length_n = ctx->body.len;
+    value.len = ngx_sprintf(p, "%O", r->headers_in.content_length_n) - p;
 
     if (r->headers_in.content_length) {
         r->headers_in.content_length->value = value;
@@ -696,136 +738,124 @@ ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
 }
 
 
-/* CONTRACT step 7: drop every caller X-PARTNER-* header, then add ours */
-
-static ngx_int_t
-ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature)
-{
-    ngx_str_t  name, submerchant;
-
-    ngx_http_sg_sign_unlink_headers(r, ngx_http_sg_sign_partner_headers,
-                                    sizeof(ngx_http_sg_sign_partner_headers)
-                                    / sizeof(ngx_str_t));
-
-    ngx_str_set(&name, "X-PARTNER-PROJECT");
-
-    if (ngx_http_sg_sign_add_header(r, &name, &slcf->project) == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&name, "X-PARTNER-SIGN");
-
-    if (ngx_http_sg_sign_add_header(r, &name, signature) == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (slcf->submerchant == NULL) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_complex_value(r, slcf->submerchant, &submerchant) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (submerchant.len == 0) {
-        return NGX_OK;
-    }
-
-    ngx_str_set(&name, "X-PARTNER-SUBMERCHANT");
-
-    if (ngx_http_sg_sign_add_header(r, &name, &submerchant) == NULL) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
  * Removes headers from r->headers_in.headers without moving any element:
- * r->headers_in keeps pointers into the list (host, content_length, ...),
- * so the part holding a match is split around it instead.
+ * r->headers_in keeps pointers into the list (host, content_length, ...).
+ * The list is relinked as runs of the kept elements, each run a part over
+ * the same memory; nginx's loops expect no empty part after the first.
+ * The list gets a fresh last part for ngx_list_push(), which the caller
+ * must push to at once.
  */
 
 static void
 ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n)
 {
-    ngx_uint_t        i, k, split;
+    ngx_uint_t        i, start, nelts, found;
     ngx_list_t       *list;
-    ngx_list_part_t  *part, *rest;
+    ngx_list_part_t  *part, *next, *prev, *run;
     ngx_table_elt_t  *h;
 
     list = &r->headers_in.headers;
-    split = 0;
+    found = 0;
 
-    for (part = &list->part; part; part = part->next) {
+    for (part = &list->part; part && !found; part = part->next) {
         h = part->elts;
 
         for (i = 0; i < part->nelts; i++) {
-
-            for (k = 0; k < n; k++) {
-                if (h[i].key.len == names[k].len
-                    && ngx_strncmp(h[i].lowcase_key, names[k].data,
-                                   names[k].len)
-                       == 0)
-                {
-                    break;
-                }
+            if (ngx_http_sg_sign_header_is(&h[i], names, n)) {
+                found = 1;
+                break;
             }
-
-            if (k == n) {
-                continue;
-            }
-
-            rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-            if (rest == NULL) {
-                /* cannot happen in practice; hide the header instead */
-                h[i].key.len = 0;
-                continue;
-            }
-
-            rest->elts = &h[i + 1];
-            rest->nelts = part->nelts - i - 1;
-            rest->next = part->next;
-
-            part->nelts = i;
-            part->next = rest;
-            split = 1;
-
-            break;
         }
     }
 
-    if (!split) {
+    if (!found) {
         return;
     }
 
-    /*
-     * A split part may end inside its array, where ngx_list_push() must not
-     * append: give the list a fresh last part.
-     */
+    prev = NULL;
 
-    for (part = &list->part; part->next; part = part->next) {
-        /* void */
+    for (part = &list->part; part; part = next) {
+        h = part->elts;
+        nelts = part->nelts;
+        next = part->next;
+        start = 0;
+
+        for (i = 0; i <= nelts; i++) {
+
+            if (i < nelts && !ngx_http_sg_sign_header_is(&h[i], names, n)) {
+                continue;
+            }
+
+            if (i > start) {
+                /* the list's head part holds the first run */
+
+                if (prev == NULL) {
+                    run = &list->part;
+
+                } else {
+                    run = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+                    if (run == NULL) {
+                        /* keep the kept: end the list here */
+                        prev->next = NULL;
+                        list->last = prev;
+                        return;
+                    }
+
+                    prev->next = run;
+                }
+
+                run->elts = &h[start];
+                run->nelts = i - start;
+                run->next = NULL;
+                prev = run;
+            }
+
+            start = i + 1;
+        }
     }
 
-    rest = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-    if (rest == NULL) {
+    if (prev == NULL) {
+        list->part.nelts = 0;
+        list->part.next = NULL;
+        prev = &list->part;
+    }
+
+    run = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+    if (run == NULL) {
+        list->last = prev;
         return;
     }
 
-    rest->elts = ngx_palloc(r->pool, list->nalloc * list->size);
-    if (rest->elts == NULL) {
+    run->elts = ngx_palloc(r->pool, list->nalloc * list->size);
+    if (run->elts == NULL) {
+        list->last = prev;
         return;
     }
 
-    rest->nelts = 0;
-    rest->next = NULL;
+    run->nelts = 0;
+    run->next = NULL;
 
-    part->next = rest;
-    list->last = rest;
+    prev->next = run;
+    list->last = run;
+}
+
+
+static ngx_uint_t
+ngx_http_sg_sign_header_is(ngx_table_elt_t *h, ngx_str_t *names, ngx_uint_t n)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < n; k++) {
+        if (h->key.len == names[k].len
+            && ngx_strncmp(h->lowcase_key, names[k].data, names[k].len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

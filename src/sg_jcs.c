@@ -1,0 +1,699 @@
+/*
+ * RFC 8785 (JCS) writer: sorted members, no whitespace, minimal string
+ * escapes, ECMAScript numbers; refuses numbers it could not keep exactly.
+ */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg_jcs.h"
+
+
+/* significant digits of a double's shortest form: never more than 17 */
+#define SG_JCS_DIGITS  17
+
+
+typedef struct {
+    char    *p;             /* NULL: only count */
+    size_t   n;
+} sg_jcs_out_t;
+
+
+static int sg_jcs_decimal(const char *num, size_t len, int *neg,
+    char *digits, int *k, long long *n);
+static int sg_jcs_digit(char *digits, int *nd, int *zeros, char c);
+static int sg_jcs_is_shortest(const char *digits, int k, int n);
+static int sg_jcs_nearest(double d, int k, char *digits, int *n);
+static double sg_jcs_strtod(const char *digits, int k, int n);
+static void sg_jcs_step(char *digits, int k, int *n, int up);
+static size_t sg_jcs_layout(int neg, const char *digits, int k, int n,
+    char *out);
+static int sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad);
+static int sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w);
+static void sg_jcs_name(sg_jcs_out_t *w, const sg_json_node_t *node);
+static void sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len);
+
+
+/*
+ * The number is the exact decimal value of its text.  Its canonical form
+ * (RFC 8785 section 3.2.2.3: ECMAScript Number::toString of the double
+ * nearest to it) keeps that value only when the text's significant digits
+ * are themselves the double's shortest round-trip digits; then the output
+ * is those digits laid out the ECMAScript way.  Anything else would round
+ * a value on its way to the provider, and is refused.
+ */
+
+size_t
+sg_jcs_number(const char *num, size_t len, char out[SG_JCS_NUMBER_MAX])
+{
+    int        neg, k;
+    char       digits[SG_JCS_DIGITS + 1];
+    long long  n;
+
+    if (!sg_jcs_decimal(num, len, &neg, digits, &k, &n)) {
+        return 0;
+    }
+
+    if (0 == k) {
+        /* ECMAScript: both zeros are "0" */
+        out[0] = '0';
+        out[1] = '\0';
+        return 1;
+    }
+
+    /*
+     * value = 0.d1d2..dk * 10^n; 10^309 > DBL_MAX overflows, below
+     * 10^-324 (under half the least subnormal) it rounds to zero
+     */
+    if (n > 309 || n < -323) {
+        return 0;
+    }
+
+    /*
+     * Up to 15 digits in the normal range the text is the shortest form
+     * of its double (DBL_DIG is 15: such decimals survive a round trip and
+     * no two of them share a double), so no conversion is needed at all.
+     */
+    if (k > 15 || n > 300 || n < -300) {
+        if (!sg_jcs_is_shortest(digits, k, (int) n)) {
+            return 0;
+        }
+    }
+
+    return sg_jcs_layout(neg, digits, k, (int) n, out);
+}
+
+
+/*
+ * Normalizes RFC 8259 number text to sign, significant digits without
+ * leading or trailing zeros (k of them, 0 for zero) and the exponent n of
+ * value = 0.d1..dk * 10^n.  More than 17 digits fail: no double needs
+ * more, so such text is never its own canonical form.  Exponents saturate,
+ * so "1e99999999999999999999" cannot overflow.
+ */
+
+static int
+sg_jcs_decimal(const char *num, size_t len, int *neg, char *digits, int *k,
+    long long *n)
+{
+    int        nd, zeros, eneg;
+    size_t     i, start;
+    long long  exp, pos;
+
+    i = 0;
+    *neg = 0;
+
+    if (i < len && num[i] == '-') {
+        *neg = 1;
+        i++;
+    }
+
+    nd = 0;         /* significant digits kept */
+    zeros = 0;      /* zeros seen after them, kept only if a digit follows */
+    pos = 0;        /* the n of the digits seen so far */
+
+    /* the integer part: 0 or [1-9][0-9]* (RFC 8259 section 6) */
+
+    start = i;
+
+    for ( ; i < len && num[i] >= '0' && num[i] <= '9'; i++) {
+        if (nd == 0 && num[i] == '0') {
+            continue;
+        }
+
+        pos++;
+
+        if (!sg_jcs_digit(digits, &nd, &zeros, num[i])) {
+            return 0;
+        }
+    }
+
+    if (i == start || (num[start] == '0' && i - start > 1)) {
+        return 0;
+    }
+
+    if (i < len && num[i] == '.') {
+        start = ++i;
+
+        for ( ; i < len && num[i] >= '0' && num[i] <= '9'; i++) {
+            if (nd == 0 && num[i] == '0') {
+                pos--;
+                continue;
+            }
+
+            if (!sg_jcs_digit(digits, &nd, &zeros, num[i])) {
+                return 0;
+            }
+        }
+
+        if (i == start) {
+            return 0;
+        }
+    }
+
+    exp = 0;
+
+    if (i < len && (num[i] == 'e' || num[i] == 'E')) {
+        i++;
+        eneg = 0;
+
+        if (i < len && (num[i] == '+' || num[i] == '-')) {
+            eneg = (num[i] == '-');
+            i++;
+        }
+
+        start = i;
+
+        for ( ; i < len && num[i] >= '0' && num[i] <= '9'; i++) {
+            if (exp < 1000000000) {
+                exp = exp * 10 + (num[i] - '0');
+            }
+        }
+
+        if (i == start) {
+            return 0;
+        }
+
+        if (eneg) {
+            exp = -exp;
+        }
+    }
+
+    if (i != len) {
+        return 0;
+    }
+
+    digits[nd] = '\0';
+    *k = nd;
+    *n = (nd == 0) ? 0 : pos + exp;
+
+    return 1;
+}
+
+
+/* appends a significant digit; zeros wait until a nonzero digit follows */
+
+static int
+sg_jcs_digit(char *digits, int *nd, int *zeros, char c)
+{
+    if (c == '0') {
+        (*zeros)++;
+        return 1;
+    }
+
+    if (*nd + *zeros + 1 > SG_JCS_DIGITS) {
+        return 0;
+    }
+
+    while (*zeros > 0) {
+        digits[(*nd)++] = '0';
+        (*zeros)--;
+    }
+
+    digits[(*nd)++] = c;
+
+    return 1;
+}
+
+
+/*
+ * Slow path, for 16 and 17 digits and outside the normal range: are
+ * digits (k of them) the ECMAScript digits of their double d?  They are
+ * if no k-1 digit decimal rounds to d (then none shorter does either) and
+ * the k digit decimal closest to d is them.
+ */
+
+static int
+sg_jcs_is_shortest(const char *digits, int k, int n)
+{
+    int     m;
+    char    best[SG_JCS_DIGITS + 2];
+    double  d;
+
+    d = sg_jcs_strtod(digits, k, n);
+
+    if (d == 0 || isinf(d) || isnan(d)) {
+        return 0;
+    }
+
+    if (k > 1 && sg_jcs_nearest(d, k - 1, best, &m)) {
+        return 0;
+    }
+
+    if (!sg_jcs_nearest(d, k, best, &m)) {
+        return 0;
+    }
+
+    return m == n && memcmp(best, digits, (size_t) k) == 0;
+}
+
+
+/*
+ * The k digit decimal closest to d that still rounds to d, if there is
+ * one.  printf is exact in glibc, so "%.*e" gives the closest k digit
+ * decimal; if that misses d's rounding interval (lopsided at a power of
+ * two), only its neighbour on d's other side can be in it.
+ */
+
+static int
+sg_jcs_nearest(double d, int k, char *digits, int *n)
+{
+    int     i, e;
+    char    buf[64], *p;
+    double  back;
+
+    snprintf(buf, sizeof(buf), "%.*e", k - 1, d);
+
+    /* "d.ddde+XX"; the point is locale dependent, so skip any non-digit */
+    p = buf;
+    i = 0;
+
+    while (*p != '\0' && *p != 'e' && i < k) {
+        if (*p >= '0' && *p <= '9') {
+            digits[i++] = *p;
+        }
+
+        p++;
+    }
+
+    while (*p != '\0' && *p != 'e') {
+        p++;
+    }
+
+    if (i != k || *p != 'e') {
+        return 0;
+    }
+
+    e = atoi(p + 1);
+    *n = e + 1;
+
+    back = sg_jcs_strtod(digits, k, *n);
+    if (back == d) {
+        return 1;
+    }
+
+    sg_jcs_step(digits, k, n, back < d);
+
+    return sg_jcs_strtod(digits, k, *n) == d;
+}
+
+
+/* the double nearest to 0.d1..dk * 10^n, written without a decimal point */
+
+static double
+sg_jcs_strtod(const char *digits, int k, int n)
+{
+    char  buf[SG_JCS_DIGITS + 16];
+
+    snprintf(buf, sizeof(buf), "%.*se%d", k, digits, n - k);
+
+    return strtod(buf, NULL);
+}
+
+
+/* the next k digit decimal up or down */
+
+static void
+sg_jcs_step(char *digits, int k, int *n, int up)
+{
+    int  i;
+
+    if (up) {
+        for (i = k - 1; i >= 0 && digits[i] == '9'; i--) {
+            digits[i] = '0';
+        }
+
+        if (i >= 0) {
+            digits[i]++;
+            return;
+        }
+
+        /* 9.99 -> 10.0 */
+        digits[0] = '1';
+        (*n)++;
+        return;
+    }
+
+    for (i = k - 1; i >= 0 && digits[i] == '0'; i--) {
+        digits[i] = '9';
+    }
+
+    if (i < 0) {
+        return;
+    }
+
+    digits[i]--;
+
+    if (digits[0] == '0') {
+        /* 1.00 -> 0.999: the grid below a power of ten is finer */
+        memset(digits, '9', (size_t) k);
+        (*n)--;
+    }
+}
+
+
+/* ECMAScript Number::toString (ECMA-262, Number::toString, steps 5-10) */
+
+static size_t
+sg_jcs_layout(int neg, const char *digits, int k, int n, char *out)
+{
+    int    e, i;
+    char  *p;
+
+    p = out;
+
+    if (neg) {
+        *p++ = '-';
+    }
+
+    if (k <= n && n <= 21) {
+        memcpy(p, digits, (size_t) k);
+        p += k;
+
+        for (i = k; i < n; i++) {
+            *p++ = '0';
+        }
+
+    } else if (0 < n && n <= 21) {
+        memcpy(p, digits, (size_t) n);
+        p += n;
+        *p++ = '.';
+        memcpy(p, digits + n, (size_t) (k - n));
+        p += k - n;
+
+    } else if (-6 < n && n <= 0) {
+        *p++ = '0';
+        *p++ = '.';
+
+        for (i = n; i < 0; i++) {
+            *p++ = '0';
+        }
+
+        memcpy(p, digits, (size_t) k);
+        p += k;
+
+    } else {
+        *p++ = digits[0];
+
+        if (k > 1) {
+            *p++ = '.';
+            memcpy(p, digits + 1, (size_t) (k - 1));
+            p += k - 1;
+        }
+
+        e = n - 1;
+        *p++ = 'e';
+        *p++ = (e < 0) ? '-' : '+';
+        p += sprintf(p, "%d", (e < 0) ? -e : e);
+    }
+
+    *p = '\0';
+
+    return (size_t) (p - out);
+}
+
+
+/*
+ * RFC 8785 section 3.2.2.2: escape '"', '\\' and the controls below 0x20,
+ * the five with a short form as such, the others as \u00xx lowercase;
+ * everything else is written as is.
+ */
+
+#define U  'u'
+
+static const char  sg_jcs_escape[256] = {
+    U,  U,  U,  U,  U,  U,  U,  U, 'b','t','n', U, 'f','r', U,  U,
+    U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,  U,
+    0,  0, '"', 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0, '\\', 0, 0,  0
+    /* the rest, DEL and all of UTF-8 included, is written as is */
+};
+
+#undef U
+
+
+size_t
+sg_jcs_string(const char *s, size_t len, char *out)
+{
+    char                 *p, e;
+    size_t                i, n, run;
+    const unsigned char  *u;
+    static const char     hex[] = "0123456789abcdef";
+
+    u = (const unsigned char *) s;
+
+    if (out == NULL) {
+        n = len + 2;
+
+        for (i = 0; i < len; i++) {
+            e = sg_jcs_escape[u[i]];
+
+            if (e != 0) {
+                n += (e == 'u') ? 5 : 1;
+            }
+        }
+
+        return n;
+    }
+
+    p = out;
+    *p++ = '"';
+    i = 0;
+
+    while (i < len) {
+        run = i;
+
+        while (i < len && sg_jcs_escape[u[i]] == 0) {
+            i++;
+        }
+
+        memcpy(p, s + run, i - run);
+        p += i - run;
+
+        if (i == len) {
+            break;
+        }
+
+        e = sg_jcs_escape[u[i]];
+        *p++ = '\\';
+
+        if (e == 'u') {
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[u[i] >> 4];
+            *p++ = hex[u[i] & 0xf];
+
+        } else {
+            *p++ = e;
+        }
+
+        i++;
+    }
+
+    *p++ = '"';
+
+    return (size_t) (p - out);
+}
+
+
+sg_code_t
+sg_jcs_write(const sg_json_t *doc, sg_alloc_t *a, char **out,
+    size_t *out_len, sg_error_t *err)
+{
+    char          *buf;
+    uint32_t       bad;
+    sg_jcs_out_t   w;
+
+    *out = NULL;
+    *out_len = 0;
+
+    if (doc == NULL || 0 == doc->n) {
+        sg_error_set(err, SG_ERR_INVALID_JSON, 0, "expected a JSON value");
+        return SG_ERR_INVALID_JSON;
+    }
+
+    /* one counting pass, then one exact allocation */
+
+    w.p = NULL;
+    w.n = 0;
+
+    if (sg_jcs_emit(doc, &w, &bad) != 0) {
+        sg_error_set(err, SG_ERR_INVALID_REQUEST, doc->nodes[bad].offset,
+                     "number cannot be represented exactly; "
+                     "send it as a string or in minor units");
+        if (err != NULL) {
+            sg_json_path(doc, bad, err->path, sizeof(err->path));
+        }
+
+        return SG_ERR_INVALID_REQUEST;
+    }
+
+    buf = sg_alloc(a, w.n + 1);
+    if (buf == NULL) {
+        sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
+        return SG_ERR_NOMEM;
+    }
+
+    w.p = buf;
+    w.n = 0;
+
+    (void) sg_jcs_emit(doc, &w, &bad);
+
+    buf[w.n] = '\0';
+
+    *out = buf;
+    *out_len = w.n;
+
+    return SG_OK;
+}
+
+
+/*
+ * Writes (or counts) the document: an explicit walk over first/next and
+ * parent links, so depth costs no stack.  Returns -1 if a number cannot
+ * be kept, with in *bad the one that comes first in the document (the
+ * walk itself is in canonical order).
+ */
+
+static int
+sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
+{
+    int                    rc;
+    uint32_t               v;
+    const sg_json_node_t  *node;
+
+    rc = 0;
+    v = 0;
+
+    for ( ;; ) {
+        node = &doc->nodes[v];
+
+        if (node->type == SG_JSON_OBJECT && node->first != SG_JSON_NONE) {
+            sg_jcs_put(w, "{", 1);
+            sg_jcs_name(w, &doc->nodes[node->first]);
+            v = node->first + 1;
+            continue;
+        }
+
+        if (node->type == SG_JSON_ARRAY && node->first != SG_JSON_NONE) {
+            sg_jcs_put(w, "[", 1);
+            v = node->first;
+            continue;
+        }
+
+        if (sg_jcs_scalar(node, w) != 0
+            && (rc == 0 || node->offset < doc->nodes[*bad].offset))
+        {
+            *bad = v;
+            rc = -1;
+        }
+
+        /* close what v ends, up to the next sibling */
+
+        for ( ;; ) {
+            if (0 == v) {
+                return rc;
+            }
+
+            node = &doc->nodes[doc->nodes[v].parent];
+
+            if (node->type == SG_JSON_STRING) {
+                /* v is a member's value, node its name */
+                if (node->next != SG_JSON_NONE) {
+                    sg_jcs_put(w, ",", 1);
+                    sg_jcs_name(w, &doc->nodes[node->next]);
+                    v = node->next + 1;
+                    break;
+                }
+
+                sg_jcs_put(w, "}", 1);
+                v = node->parent;
+                continue;
+            }
+
+            /* v is an array element */
+            if (doc->nodes[v].next != SG_JSON_NONE) {
+                sg_jcs_put(w, ",", 1);
+                v = doc->nodes[v].next;
+                break;
+            }
+
+            sg_jcs_put(w, "]", 1);
+            v = doc->nodes[v].parent;
+        }
+    }
+}
+
+
+/* a leaf, an empty object or an empty array */
+
+static int
+sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w)
+{
+    size_t  n;
+    char    num[SG_JCS_NUMBER_MAX];
+
+    switch (node->type) {
+
+    case SG_JSON_OBJECT:
+        sg_jcs_put(w, "{}", 2);
+        return 0;
+
+    case SG_JSON_ARRAY:
+        sg_jcs_put(w, "[]", 2);
+        return 0;
+
+    case SG_JSON_STRING:
+        n = sg_jcs_string(node->str, node->len, w->p ? w->p + w->n : NULL);
+        w->n += n;
+        return 0;
+
+    case SG_JSON_NUMBER:
+        n = sg_jcs_number(node->str, node->len, num);
+        if (0 == n) {
+            return -1;
+        }
+
+        sg_jcs_put(w, num, n);
+        return 0;
+
+    case SG_JSON_TRUE:
+        sg_jcs_put(w, "true", 4);
+        return 0;
+
+    case SG_JSON_FALSE:
+        sg_jcs_put(w, "false", 5);
+        return 0;
+
+    default:
+        sg_jcs_put(w, "null", 4);
+        return 0;
+    }
+}
+
+
+/* a member name and its colon */
+
+static void
+sg_jcs_name(sg_jcs_out_t *w, const sg_json_node_t *node)
+{
+    w->n += sg_jcs_string(node->str, node->len, w->p ? w->p + w->n : NULL);
+    sg_jcs_put(w, ":", 1);
+}
+
+
+static void
+sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len)
+{
+    if (w->p != NULL) {
+        memcpy(w->p + w->n, s, len);
+    }
+
+    w->n += len;
+}
