@@ -59,6 +59,9 @@ typedef struct {
     ngx_uint_t                  encoding;
     ngx_http_complex_value_t   *submerchant;
     size_t                      max_body_size;
+#if (NGX_THREADS)
+    ngx_thread_pool_t          *thread_pool;
+#endif
 
     sg_signer_t                *signer;
 
@@ -78,9 +81,21 @@ typedef struct {
     off_t                       received;
     ngx_str_t                   body;        /* canonical, as sent */
     ngx_str_t                   session_id;
-    sg_signer_t                *signer;
+    ngx_str_t                   signature;
+    sg_signer_t                *signer;     /* the key that signed */
+    unsigned                    signed_ok:1;
     unsigned                    error_sent:1;
 } ngx_http_sg_sign_ctx_t;
+
+
+#if (NGX_THREADS)
+
+typedef struct {
+    ngx_http_sg_sign_ctx_t     *ctx;
+    ngx_uint_t                  encoding;
+} ngx_http_sg_sign_task_ctx_t;
+
+#endif
 
 
 static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
@@ -94,9 +109,16 @@ static ngx_int_t ngx_http_sg_sign_process(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static void *ngx_http_sg_sign_palloc(void *pool, size_t size);
-static ngx_int_t ngx_http_sg_sign_sign(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
-    ngx_str_t *signature);
+static void ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx,
+    ngx_uint_t encoding);
+static ngx_int_t ngx_http_sg_sign_finish(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+#if (NGX_THREADS)
+static ngx_int_t ngx_http_sg_sign_post_task(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static void ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log);
+static void ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev);
+#endif
 static ngx_int_t ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
@@ -133,6 +155,10 @@ static char *ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+#if (NGX_THREADS)
+static char *ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+#endif
 static ngx_int_t ngx_http_sg_sign_init(ngx_conf_t *cf);
 
 
@@ -200,6 +226,15 @@ static ngx_command_t  ngx_http_sg_sign_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_sg_sign_loc_conf_t, max_body_size),
       NULL },
+
+#if (NGX_THREADS)
+    { ngx_string("sg_sign_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_sg_sign_set_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+#endif
 
       ngx_null_command
 };
@@ -439,13 +474,21 @@ ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static void
 ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
 
-    ctx->rc = ngx_http_sg_sign_process(r, slcf, ctx);
+    rc = ngx_http_sg_sign_process(r, slcf, ctx);
+
+    if (rc == NGX_AGAIN) {
+        /* signing in a thread: ngx_http_sg_sign_thread_event_handler goes on */
+        return;
+    }
+
+    ctx->rc = rc;
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
@@ -459,7 +502,7 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
 {
     u_char      desc[256];
-    ngx_str_t   input, signature;
+    ngx_str_t   input;
     sg_body_t   body;
     sg_code_t   code;
     sg_alloc_t  alloc;
@@ -497,15 +540,61 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
     ctx->body.len = body.len;
     ctx->session_id.data = (u_char *) body.session_id;
     ctx->session_id.len = body.session_id_len;
+    ctx->signer = slcf->signer;
 
-    if (ngx_http_sg_sign_sign(r, slcf, ctx, &signature) != NGX_OK) {
+    ctx->signature.len = sg_signer_signature_size(slcf->signer,
+                                                  slcf->encoding);
+
+    ctx->signature.data = ngx_pnalloc(r->pool, ctx->signature.len);
+    if (ctx->signature.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+#if (NGX_THREADS)
+    if (slcf->thread_pool) {
+        return ngx_http_sg_sign_post_task(r, slcf, ctx);
+    }
+#endif
+
+    ngx_http_sg_sign_sign(ctx, slcf->encoding);
+
+    return ngx_http_sg_sign_finish(r, slcf, ctx);
+}
+
+
+/* in a worker thread too: touches nothing but ctx's own buffers */
+
+static void
+ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
+{
+    ctx->signed_ok = (sg_signer_sign(ctx->signer, encoding, ctx->body.data,
+                                     ctx->body.len,
+                                     (char *) ctx->signature.data,
+                                     &ctx->signature.len)
+                      == 0);
+}
+
+
+/* CONTRACT steps 6 and 7; fail closed: never an unsigned request */
+
+static ngx_int_t
+ngx_http_sg_sign_finish(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    if (!ctx->signed_ok) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign: signing failed with key sha256:%s",
+                      sg_signer_fingerprint(ctx->signer));
+
+        ctx->signer = NULL;
+
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED,
                                        "the request could not be signed");
     }
 
     if (ngx_http_sg_sign_replace_body(r, ctx) != NGX_OK
-        || ngx_http_sg_sign_set_headers(r, slcf, &signature) != NGX_OK)
+        || ngx_http_sg_sign_set_headers(r, slcf, &ctx->signature) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -517,6 +606,86 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
 
     return NGX_DECLINED;
 }
+
+
+#if (NGX_THREADS)
+
+/*
+ * An RSA signature costs a fraction of a millisecond of CPU: in a thread
+ * pool it does not hold up the worker's other connections.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_post_task(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    ngx_thread_task_t            *task;
+    ngx_http_sg_sign_task_ctx_t  *tctx;
+
+    task = ngx_thread_task_alloc(r->pool,
+                                 sizeof(ngx_http_sg_sign_task_ctx_t));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    tctx = task->ctx;
+    tctx->ctx = ctx;
+    tctx->encoding = slcf->encoding;
+
+    task->handler = ngx_http_sg_sign_thread_handler;
+    task->event.handler = ngx_http_sg_sign_thread_event_handler;
+    task->event.data = r;
+
+    if (ngx_thread_task_post(slcf->thread_pool, task) != NGX_OK) {
+        ctx->signed_ok = 0;
+        return ngx_http_sg_sign_finish(r, slcf, ctx);
+    }
+
+    /* as nginx's own thread tasks do: the request waits, and lives */
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_sg_sign_task_ctx_t  *tctx = data;
+
+    ngx_http_sg_sign_sign(tctx->ctx, tctx->encoding);
+}
+
+
+static void
+ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev)
+{
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    ctx->rc = ngx_http_sg_sign_finish(r, slcf, ctx);
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+#endif
 
 
 /*
@@ -591,39 +760,6 @@ static void *
 ngx_http_sg_sign_palloc(void *pool, size_t size)
 {
     return ngx_palloc(pool, size);
-}
-
-
-/* CONTRACT step 6: fail closed, an unsigned request is never forwarded */
-
-static ngx_int_t
-ngx_http_sg_sign_sign(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
-    ngx_str_t *signature)
-{
-    size_t  len;
-
-    len = sg_signer_signature_size(slcf->signer, slcf->encoding);
-
-    signature->data = ngx_pnalloc(r->pool, len);
-    if (signature->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (sg_signer_sign(slcf->signer, slcf->encoding, ctx->body.data,
-                       ctx->body.len, (char *) signature->data, &len)
-        != 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign: signing failed with key sha256:%s",
-                      sg_signer_fingerprint(slcf->signer));
-        return NGX_ERROR;
-    }
-
-    signature->len = len;
-    ctx->signer = slcf->signer;
-
-    return NGX_OK;
 }
 
 
@@ -1221,6 +1357,9 @@ ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf)
     slcf->encoding = NGX_CONF_UNSET_UINT;
     slcf->submerchant = NGX_CONF_UNSET_PTR;
     slcf->max_body_size = NGX_CONF_UNSET_SIZE;
+#if (NGX_THREADS)
+    slcf->thread_pool = NGX_CONF_UNSET_PTR;
+#endif
 
     return slcf;
 }
@@ -1242,6 +1381,9 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->submerchant, prev->submerchant, NULL);
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               64 * 1024);
+#if (NGX_THREADS)
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+#endif
 
     if (conf->key.data == NULL) {
         conf->key = prev->key;
@@ -1436,6 +1578,40 @@ ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+#if (NGX_THREADS)
+
+static char *
+ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_sg_sign_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->thread_pool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->thread_pool = NULL;
+        return NGX_CONF_OK;
+    }
+
+    /* nginx itself refuses a pool no "thread_pool" defines (but "default") */
+
+    slcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (slcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+#endif
 
 
 static ngx_int_t
