@@ -1061,6 +1061,7 @@ static ngx_int_t
 ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                     json;
+    ngx_table_elt_t              *h;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
@@ -1112,6 +1113,19 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     if (r->headers_out.content_length) {
         r->headers_out.content_length->hash = 0;
         r->headers_out.content_length = NULL;
+    }
+
+    if (ctx->error == NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED) {
+        /* RFC 9110 15.5.6: a 405 lists the allowed methods */
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "POST");
     }
 
     ctx->error_sent = 1;

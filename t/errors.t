@@ -65,6 +65,8 @@ for my $method (qw(GET PUT DELETE PATCH)) {
         body => $method eq 'GET' || $method eq 'DELETE' ? undef : $VALID);
     error_ok $res, 405, 'method_not_allowed', undef,
         "$method is refused with 405 method_not_allowed";
+    is_deeply [$res->header('Allow')], ['POST'],
+        "the 405 for $method says Allow: POST";
 }
 
 
