@@ -2,7 +2,12 @@
 #
 #   make          build the dynamic module (and the core's unit tests)
 #   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
-#   make test     every test, through prove
+#   make test     every test, through prove (fuzz smoke and oracle included)
+#   make fuzz     every libFuzzer target for FUZZ_SECONDS each
+#   make asan     the t/ suite with the module under ASan + UBSan
+#   make valgrind the t/ suite with nginx under valgrind
+#   make bench    gateway vs plain proxying vs the RSA limit (bench/)
+#   make soak     5 minutes of load with key swaps and reloads (bench/)
 #   make clean
 
 SHELL      := /bin/bash
@@ -15,7 +20,8 @@ MODULE     := $(BUILD)/ngx_http_sg_sign_module.so
 
 # the Debian packages the build, the demo and the tests use
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
-              libcrypt-openssl-rsa-perl curl
+              libcrypt-openssl-rsa-perl curl nodejs clang-14 \
+              libclang-rt-14-dev valgrind wrk
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -25,7 +31,9 @@ CORE_HDRS  := $(wildcard src/*.h)
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/test_%.c,$(BUILD)/unit/%.t,$(UNIT_SRCS))
 
-.PHONY: all deps module unit test run clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: all deps module unit test run fuzz asan valgrind bench soak clean
 
 all: module unit
 
@@ -71,6 +79,25 @@ test: deps
 run: deps
 	$(MAKE) module
 	demo/run.sh
+
+fuzz: deps
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+asan: deps
+	bash t/sanitize.sh
+
+valgrind: deps
+	$(MAKE) module
+	bash t/valgrind.sh
+
+bench: deps
+	$(MAKE) module
+	bench/bench_core.sh
+	bench/bench.sh
+
+soak: deps
+	$(MAKE) module
+	bench/soak.sh
 
 clean:
 	rm -rf $(BUILD)

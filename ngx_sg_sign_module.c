@@ -415,7 +415,8 @@ ngx_http_sg_sign_check_request(ngx_http_request_t *r,
         {
             return ngx_http_sg_sign_refuse(r, ctx,
                                     NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
-                                    "the Content-Type must be application/json");
+                                    "the Content-Type must be "
+                                    "application/json");
         }
     }
 

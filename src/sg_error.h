@@ -39,7 +39,7 @@ const char *sg_error_code_name(sg_code_t code);
 size_t sg_error_describe(const sg_error_t *err, char *buf, size_t size);
 
 /*
- * Writes {"status":"error","error":{"code":"…","description":"…"}} into buf.
+ * Writes {"status":"error","error":{"code":…,"description":…}} into buf.
  * Returns the length needed; nothing is written past size.
  */
 size_t sg_error_json(const char *code, const char *description, char *buf,

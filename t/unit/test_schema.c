@@ -192,12 +192,14 @@ static const schema_case_t  cases[] = {
     { "an encrypted card needs number_hash", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
       "\"encrypted_card\":{}}}}",
-      SG_ERR_INVALID_REQUEST, "payment_method.card.encrypted_card.number_hash" },
+      SG_ERR_INVALID_REQUEST,
+      "payment_method.card.encrypted_card.number_hash" },
 
     { "an empty number_hash is refused", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
       "\"encrypted_card\":{\"number_hash\":\"\"}}}}",
-      SG_ERR_INVALID_REQUEST, "payment_method.card.encrypted_card.number_hash" },
+      SG_ERR_INVALID_REQUEST,
+      "payment_method.card.encrypted_card.number_hash" },
 
     { "an encrypted card with number_hash is accepted", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
