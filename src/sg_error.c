@@ -52,6 +52,11 @@ sg_error_describe(const sg_error_t *err, char *buf, size_t size)
         return 0;
     }
 
+    if (err == NULL) {
+        buf[0] = '\0';
+        return 0;
+    }
+
     reason = (err->reason != NULL) ? err->reason : "internal error";
 
     switch (err->code) {
@@ -94,11 +99,11 @@ size_t
 sg_error_json(const char *code, const char *description, char *buf,
     size_t size)
 {
-    char           *p;
-    size_t          need, clen, dlen;
-    static const char  head[] = "{\"status\":\"error\",\"error\":{\"code\":";
-    static const char  mid[] = ",\"description\":";
-    static const char  tail[] = "}}";
+    char               *p;
+    size_t              need, clen, dlen;
+    static const char   head[] = "{\"status\":\"error\",\"error\":{\"code\":";
+    static const char   mid[] = ",\"description\":";
+    static const char   tail[] = "}}";
 
     if (code == NULL) {
         code = "";

@@ -34,6 +34,7 @@ static size_t sg_jcs_layout(int neg, const char *digits, int k, int n,
 static int sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad);
 static int sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w);
 static void sg_jcs_name(sg_jcs_out_t *w, const sg_json_node_t *node);
+static size_t sg_jcs_plain_run(const unsigned char *u, size_t len, size_t i);
 static void sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len);
 
 
@@ -449,13 +450,18 @@ sg_jcs_string(const char *s, size_t len, char *out)
 
     if (out == NULL) {
         n = len + 2;
+        i = 0;
 
-        for (i = 0; i < len; i++) {
-            e = sg_jcs_escape[u[i]];
+        while (i < len) {
+            i = sg_jcs_plain_run(u, len, i);
 
-            if (e != 0) {
-                n += (e == 'u') ? 5 : 1;
+            if (i == len) {
+                break;
             }
+
+            /* no branch: an escape adds 1 byte, a \u00xx one adds 5 */
+            e = sg_jcs_escape[u[i++]];
+            n += (size_t) (e != 0) + ((size_t) (e == 'u') << 2);
         }
 
         return n;
@@ -467,10 +473,7 @@ sg_jcs_string(const char *s, size_t len, char *out)
 
     while (i < len) {
         run = i;
-
-        while (i < len && sg_jcs_escape[u[i]] == 0) {
-            i++;
-        }
+        i = sg_jcs_plain_run(u, len, i);
 
         memcpy(p, s + run, i - run);
         p += i - run;
@@ -499,6 +502,31 @@ sg_jcs_string(const char *s, size_t len, char *out)
     *p++ = '"';
 
     return (size_t) (p - out);
+}
+
+
+/* the end of the run of bytes written as is, from i: a word at a time */
+
+static size_t
+sg_jcs_plain_run(const unsigned char *u, size_t len, size_t i)
+{
+    uint64_t  w;
+
+    while (len - i >= 8) {
+        memcpy(&w, u + i, 8);
+
+        if (sg_json_word_special(w)) {
+            break;
+        }
+
+        i += 8;
+    }
+
+    while (i < len && sg_jcs_escape[u[i]] == 0) {
+        i++;
+    }
+
+    return i;
 }
 
 

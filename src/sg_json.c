@@ -74,6 +74,7 @@ static sg_code_t sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok,
     sg_error_t *err);
 static sg_code_t sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos,
     sg_error_t *err);
+static size_t sg_json_plain_run(sg_u_char *p, size_t len, size_t i);
 static sg_code_t sg_json_scan_hex4(sg_u_char *p, size_t len, size_t i,
     unsigned *cp, sg_error_t *err);
 static sg_code_t sg_json_scan_utf8(sg_u_char *p, size_t len, size_t *pos,
@@ -319,9 +320,7 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
 
     for ( ;; ) {
 
-        while (i < len && sg_json_class[p[i]] == SG_JSON_PLAIN) {
-            i++;
-        }
+        i = sg_json_plain_run(p, len, i);
 
         if (i == len) {
             return sg_json_fail(err, len, "unterminated string");
@@ -402,6 +401,34 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
 
         i += 6;
     }
+}
+
+
+/*
+ * The end of the run of plain string bytes (0x20..0x7f but '"' and '\\')
+ * from i: a word at a time, then byte by byte.
+ */
+
+static size_t
+sg_json_plain_run(sg_u_char *p, size_t len, size_t i)
+{
+    uint64_t  w;
+
+    while (len - i >= 8) {
+        memcpy(&w, p + i, 8);
+
+        if (sg_json_word_special(w) | (w & SG_JSON_HIGHS)) {
+            break;
+        }
+
+        i += 8;
+    }
+
+    while (i < len && sg_json_class[p[i]] == SG_JSON_PLAIN) {
+        i++;
+    }
+
+    return i;
 }
 
 

@@ -62,6 +62,30 @@ typedef struct {
 
 
 /*
+ * Nonzero when one of the eight bytes of w is below 0x20, '"' or '\\': what
+ * a JSON string cannot hold raw (RFC 8259 section 7) is what JCS escapes
+ * (RFC 8785 section 3.2.2.2).  Lets both skip plain runs a word at a time;
+ * the "has a zero byte" test: a borrow starts only at a matching byte, so
+ * it never misses one.
+ */
+
+#define SG_JSON_ONES   0x0101010101010101ULL
+#define SG_JSON_HIGHS  0x8080808080808080ULL
+
+static inline uint64_t
+sg_json_word_special(uint64_t w)
+{
+    uint64_t  q, b;
+
+    q = w ^ (SG_JSON_ONES * '"');
+    b = w ^ (SG_JSON_ONES * '\\');
+
+    return (((w - SG_JSON_ONES * 0x20) & ~w) | ((q - SG_JSON_ONES) & ~q)
+            | ((b - SG_JSON_ONES) & ~b)) & SG_JSON_HIGHS;
+}
+
+
+/*
  * Validates input (CONTRACT step 3) and builds doc.  Returns SG_OK, or
  * SG_ERR_INVALID_JSON with err->offset and err->reason set, or SG_ERR_NOMEM.
  */

@@ -60,6 +60,13 @@ static const number_t  numbers[] = {
     { "-5e-324", "-5e-324" },
     { "1e-323", "1e-323" },
     { "0.30000000000000004", "0.30000000000000004" },
+
+    /*
+     * 2^-1017 and 2^-140: the closest 16-digit decimal misses the
+     * lopsided rounding interval of a power of two, its neighbour does not
+     */
+    { "7.120236347223045e-307", "7.120236347223045e-307" },
+    { "7.174648137343064e-43", "7.174648137343064e-43" },
     { "00000.000100", NULL },       /* not JSON; refused as text */
 
     /* the value would change: refused, never rounded */
@@ -67,6 +74,8 @@ static const number_t  numbers[] = {
     { "333333333.33333329", NULL },
     { "0.30000000000000005", NULL },    /* same double, closer digits */
     { "0.3000000000000000444", NULL },
+    { "7.1202363472230444e-307", NULL },     /* 16 digits suffice */
+    { "7.1746481373430634e-43", NULL },
     { "123456789012345678901", NULL },
     { "0.1000000000000000055511151231257827", NULL },
     { "1e400", NULL },
@@ -356,6 +365,56 @@ test_strings(void)
         tap_ok(n == strlen(strings[i].out) && c == n
                && memcmp(out, strings[i].out, n) == 0 && out[n] == 'Z', name);
     }
+}
+
+
+/*
+ * Plain runs are skipped a word at a time: a byte to escape must be
+ * found at every position of a word, next to any neighbour.
+ */
+
+static void
+test_string_words(void)
+{
+    int          ok;
+    char         in[40], want[64], out[64];
+    size_t       pos, c, n, w;
+    const char  *specials = "\"\\\n\x1f\x01";
+    const char  *escapes[] = { "\\\"", "\\\\", "\\n", "\\u001f",
+                               "\\u0001" };
+
+    ok = 1;
+
+    for (pos = 0; pos < 24; pos++) {
+        for (c = 0; c < 5; c++) {
+            memset(in, pos & 1 ? '!' : '~', 24);
+            in[pos] = specials[c];
+
+            w = 0;
+            want[w++] = '"';
+            memcpy(want + w, in, pos);
+            w += pos;
+            memcpy(want + w, escapes[c], strlen(escapes[c]));
+            w += strlen(escapes[c]);
+            memcpy(want + w, in + pos + 1, 23 - pos);
+            w += 23 - pos;
+            want[w++] = '"';
+
+            n = sg_jcs_string(in, 24, out);
+
+            if (n != w || memcmp(out, want, w) != 0
+                || sg_jcs_string(in, 24, NULL) != w)
+            {
+                printf("# byte %02x at %zu\n", (unsigned char) specials[c],
+                       pos);
+                ok = 0;
+            }
+        }
+    }
+
+    memset(in, 0x80, 24);
+    tap_ok(ok && sg_jcs_string(in, 24, NULL) == 26,
+           "string escaping finds a byte to escape at any word position");
 }
 
 
@@ -663,6 +722,7 @@ main(void)
     test_numbers();
     test_random_doubles();
     test_strings();
+    test_string_words();
     test_documents();
     test_refusals();
     test_deep_and_alloc();

@@ -406,6 +406,50 @@ test_depth(void)
 }
 
 
+/* plain runs are skipped a word at a time: the first bad byte anywhere */
+
+static void
+test_string_words(void)
+{
+    int          ok;
+    char         in[40];
+    size_t       pos, c;
+    sg_code_t    rc;
+    sg_json_t    doc;
+    sg_error_t   err;
+    const char   bad[] = { '\0', '\x1f', '\n', '\x7f', '\x80', '\xff', '"' };
+
+    TEST_POOL(pool, alloc);
+
+    ok = 1;
+
+    for (pos = 1; pos < 25; pos++) {
+        for (c = 0; c < sizeof(bad); c++) {
+            memset(in, pos & 1 ? '!' : '~', 26);
+            in[0] = '"';
+            in[25] = '"';
+            in[pos] = bad[c];
+
+            rc = sg_json_parse(&doc, in, 26, &alloc, &err);
+
+            if (bad[c] == '\x7f') {
+                ok &= (rc == SG_OK && doc.nodes[0].len == 24);
+
+            } else if (bad[c] == '"') {
+                ok &= (rc == SG_ERR_INVALID_JSON && err.offset == pos + 1);
+
+            } else {
+                ok &= (rc == SG_ERR_INVALID_JSON && err.offset == pos);
+            }
+        }
+
+        test_pool_reset(&pool);
+    }
+
+    tap_ok(ok, "strings: a bad byte is found at any position of a word");
+}
+
+
 static const char  tree_doc[] =
     "{\"b\":1.50e3,\"a\":[true,\"x\\u0041\",false,null],"
     "\"c\":{\"d\":{}},\"\":\"empty\"}";
@@ -807,6 +851,7 @@ main(void)
     test_rejects();
     test_accepts();
     test_depth();
+    test_string_words();
     test_tree();
     test_sort_order();
     test_wide();
