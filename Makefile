@@ -25,7 +25,7 @@ DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-WARN       := -Wall -Wextra -Werror
+WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
