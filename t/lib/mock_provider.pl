@@ -4,6 +4,17 @@
 #
 #   mock_provider.pl --listen 127.0.0.1:PORT [--public-key pub.pem]
 #                    [--encoding base64|hex] [--record-dir DIR] [--pid-file F]
+#                    [--mode answer|hang|drop]
+#
+# Modes (faults a real provider can show), each after recording the request:
+#   answer  (default) answer like the provider;
+#   hang    read the whole request, then never answer: wait until the client
+#           (nginx, at proxy_read_timeout) closes the connection;
+#   drop    read the whole request, then close the connection without a
+#           byte of answer.
+# In answer mode a request header `X-Mock-Status: NNN` makes the mock answer
+# with that status and a provider error body (or, with `X-Mock-Body: <base64>`,
+# exactly those bytes), whatever the signature: the provider's own 4xx/5xx.
 #
 # Record mode writes DIR/N.head (request line + headers, raw) and DIR/N.body
 # (the exact body bytes; a chunked body is de-chunked, the head still shows
@@ -25,12 +36,21 @@ use Fcntl qw(O_CREAT O_EXCL O_WRONLY);
 
 my %opt = (encoding => 'base64');
 GetOptions(\%opt, 'listen=s', 'public-key=s', 'encoding=s', 'record-dir=s',
-    'pid-file=s', 'idle-timeout=i')
+    'pid-file=s', 'idle-timeout=i', 'mode=s')
     or die "usage: $0 --listen 127.0.0.1:PORT [--public-key pub.pem]"
     . " [--encoding base64|hex] [--record-dir DIR] [--pid-file FILE]\n";
 die "--listen is required\n" unless $opt{listen};
 die "--encoding must be base64 or hex\n"
     unless $opt{encoding} =~ /\A(?:base64|hex)\z/;
+my $mode = $opt{mode} // 'answer';
+die "--mode must be answer, hang or drop\n"
+    unless $mode =~ /\A(?:answer|hang|drop)\z/;
+
+our %REASON = (200 => 'OK', 400 => 'Bad Request', 401 => 'Unauthorized',
+    403 => 'Forbidden', 404 => 'Not Found', 409 => 'Conflict',
+    422 => 'Unprocessable Entity', 429 => 'Too Many Requests',
+    500 => 'Internal Server Error', 502 => 'Bad Gateway',
+    503 => 'Service Unavailable', 504 => 'Gateway Timeout');
 
 my $idle = $opt{'idle-timeout'} // 60;
 my $work = tempdir('sg-mock-XXXXXX', TMPDIR => 1, CLEANUP => 0);
@@ -161,7 +181,29 @@ sub serve {
 
         record($head, $body) if $opt{'record-dir'};
 
+        if ($mode eq 'drop') {
+            print STDERR "mock: ", ($method // '-'), " ", ($path // '-'),
+                " dropped (closed without answering)\n";
+            close $conn;
+            return;
+        }
+        if ($mode eq 'hang') {
+            print STDERR "mock: ", ($method // '-'), " ", ($path // '-'),
+                " hanging (no answer)\n";
+            # until the client gives up; whatever else it sends is ignored
+            1 while $sel->can_read($idle) && sysread $conn, my $junk, 65536;
+            return;
+        }
+
         my ($status, $json, $verdict) = answer(\@headers, $get, $body);
+        my ($forced) = $get->('x-mock-status');
+        if (defined $forced && $forced =~ /\A[1-5]\d\d\z/) {
+            my ($b64) = $get->('x-mock-body');
+            $status = $forced;
+            $json = defined $b64 ? decode_base64($b64)
+                : error_json("mock_$forced", "the provider answers $forced");
+            $verdict = "forced by X-Mock-Status";
+        }
         my ($conn_hdr) = $get->('connection');
         my $close = ($proto eq 'HTTP/1.0' && !(defined $conn_hdr
                 && $conn_hdr =~ /keep-alive/i))
@@ -170,7 +212,7 @@ sub serve {
         print STDERR "mock: ", ($method // '-'), " ", ($path // '-'),
             " $status $verdict\n";
 
-        my $reason = $status == 200 ? 'OK' : 'Unauthorized';
+        my $reason = $REASON{$status} // 'Status';
         my $resp = "HTTP/1.1 $status $reason\r\n"
             . "Content-Type: application/json\r\n"
             . "Content-Length: " . length($json) . "\r\n"

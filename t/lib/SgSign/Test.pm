@@ -10,6 +10,23 @@ package SgSign::Test;
 #   $t->start($t->gateway("sg_sign on; sg_sign_project p; sg_sign_key $key->{key};"));
 #   my $res = $t->post('{"session_id":"s1"}');
 #   my ($up) = $t->upstream_requests;
+#
+# Environment (all optional; unset = the plain run `make test` does):
+#   SG_SIGN_MODULE=path        the module to load (default build/...so)
+#   NGINX=path                 the nginx binary (default /usr/sbin/nginx)
+#   SG_SIGN_NGINX_PREFIX=cmd   words put before the nginx command line, e.g.
+#                              "env LD_PRELOAD=... ASAN_OPTIONS=..." or
+#                              "valgrind --leak-check=full ..." (t/sanitize.sh,
+#                              t/valgrind.sh); also used for `nginx -t`
+#   SG_SIGN_VALGRIND=1         nginx runs as one foreground process
+#                              (master_process off; daemon off), started in
+#                              the background by the harness and stopped with
+#                              SIGTERM so a wrapper (valgrind) sees it exit
+#   SG_SIGN_SANITIZER=1        set by t/sanitize.sh: tests that measure what a
+#                              sanitizer distorts (RSS) skip themselves
+#   SG_SIGN_SLOW=N             multiply the harness's waits by N (default 1,
+#                              10 with SG_SIGN_VALGRIND)
+#   SG_SIGN_KEEP=1             keep the temp dirs
 
 use strict;
 use warnings;
@@ -33,7 +50,18 @@ our @EXPORT_OK = qw(read_file write_file json_decode error_ok
 our $ROOT   = abs_path(dirname(__FILE__) . '/../../..');
 our $MODULE = $ENV{SG_SIGN_MODULE} // "$ROOT/build/ngx_http_sg_sign_module.so";
 our $NGINX  = $ENV{NGINX} // '/usr/sbin/nginx';
+# nginx itself reads $NGINX as sockets inherited from an old binary (and then
+# does not daemonize): never pass it on
+delete $ENV{NGINX};
 our $MOCK   = "$ROOT/t/lib/mock_provider.pl";
+our @PREFIX = grep { length } split ' ', ($ENV{SG_SIGN_NGINX_PREFIX} // '');
+our $FOREGROUND = $ENV{SG_SIGN_VALGRIND} ? 1 : 0;
+our $SANITIZER = $ENV{SG_SIGN_SANITIZER} ? 1 : 0;
+our $SLOW   = $ENV{SG_SIGN_SLOW} || ($FOREGROUND ? 10 : 1);
+
+# true when nginx runs wrapped (sanitizer, valgrind): timing and memory
+# figures mean nothing there
+sub instrumented { return @PREFIX || $FOREGROUND || $SANITIZER }
 
 our $PAYOUT_PATH = '/api/v1/session/start/payout';
 
@@ -228,33 +256,70 @@ sub verify_signature {
 
 sub start_provider {
     my ($self, %o) = @_;
-    my $pidf = "$self->{dir}/provider.pid";
+    my $pid = $self->_spawn_mock('provider', "127.0.0.1:$self->{up_port}",
+        "$self->{dir}/record", %o);
+    $self->{provider_pid} = $pid;
+    return $pid;
+}
+
+# One more mock provider, on its own port with its own record dir:
+#   my $m = $t->start_mock('first', mode => 'drop');   # answer | hang | drop
+#   ... upstream { server 127.0.0.1:$m->{port}; } ...
+#   my @got = $t->upstream_requests($m->{record_dir});
+# Options as for start_provider (public_key, encoding) plus mode.
+# Stopped with the instance.
+sub start_mock {
+    my ($self, $name, %o) = @_;
+    die "mock name: [a-z0-9_-]+\n" unless $name =~ /\A[a-z0-9_-]+\z/;
+    my $port = $o{port} // free_port();
+    my $rec = "$self->{dir}/record-$name";
+    mkdir $rec;
+    my $pid = $self->_spawn_mock("mock-$name", "127.0.0.1:$port", $rec, %o);
+    my $m = { name => $name, port => $port, record_dir => $rec, pid => $pid };
+    $self->{mocks}{$name} = $m;
+    return $m;
+}
+
+sub _spawn_mock {
+    my ($self, $name, $listen, $rec, %o) = @_;
+    my $pidf = "$self->{dir}/$name.pid";
     unlink $pidf;
-    my @cmd = ($^X, $MOCK, '--listen', "127.0.0.1:$self->{up_port}",
-        '--record-dir', "$self->{dir}/record", '--pid-file', $pidf);
+    my @cmd = ($^X, $MOCK, '--listen', $listen,
+        '--record-dir', $rec, '--pid-file', $pidf);
     push @cmd, '--public-key', $o{public_key} if $o{public_key};
     push @cmd, '--encoding', $o{encoding} if $o{encoding};
+    push @cmd, '--mode', $o{mode} if $o{mode};
 
     my $pid = fork;
     die "fork: $!\n" unless defined $pid;
     if ($pid == 0) {
         POSIX::setpgid(0, 0);
         open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', "$self->{dir}/logs/provider.log";
+        open STDOUT, '>>', "$self->{dir}/logs/$name.log";
         open STDERR, '>&', \*STDOUT;
         exec { $cmd[0] } @cmd or POSIX::_exit(127);
     }
-    $self->{provider_pid} = $pid;
-    wait_for(sub { -s $pidf }, 10) or die "mock provider did not start\n";
+    wait_for(sub { -s $pidf }, 10) or die "mock $name did not start\n";
     return $pid;
+}
+
+sub _kill_group {
+    my ($pid) = @_;
+    kill 'TERM', -$pid;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
 }
 
 sub stop_provider {
     my ($self) = @_;
     my $pid = delete $self->{provider_pid} or return;
-    kill 'TERM', -$pid;
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
+    _kill_group($pid);
+}
+
+sub stop_mocks {
+    my ($self) = @_;
+    my $mocks = delete $self->{mocks} or return;
+    _kill_group($_->{pid}) for values %$mocks;
 }
 
 sub provider_log { read_file("$_[0]{dir}/logs/provider.log") // '' }
@@ -262,9 +327,10 @@ sub provider_log { read_file("$_[0]{dir}/logs/provider.log") // '' }
 
 # What arrived upstream, in order: { head, body, request_line, headers =>
 # [[name, value], ...], header(name) => list of values (any case) }.
+# $dir: another mock's record_dir (default: the provider's).
 sub upstream_requests {
-    my ($self) = @_;
-    my $dir = "$self->{dir}/record";
+    my ($self, $dir) = @_;
+    $dir //= "$self->{dir}/record";
     opendir my $dh, $dir or return ();
     my @n = sort { $a <=> $b } map { /\A(\d+)\.head\z/ ? $1 : () } readdir $dh;
     my @reqs;
@@ -290,8 +356,8 @@ sub last_upstream {
 }
 
 sub clear_upstream {
-    my ($self) = @_;
-    my $dir = "$self->{dir}/record";
+    my ($self, $dir) = @_;
+    $dir //= "$self->{dir}/record";
     opendir my $dh, $dir or return;
     unlink map { "$dir/$_" } grep { !/\A\.\.?\z/ } readdir $dh;
 }
@@ -325,17 +391,19 @@ sub write_conf {
     my $d = $self->{dir};
     my $level = $o{log_level} // $self->{log_level};
     my $main = $o{main} // '';
+    my $wc = $o{worker_connections} // 128;
+    my $onoff = $FOREGROUND ? 'off' : 'on';
     my $conf = <<"EOF";
 load_module $MODULE;
 
 worker_processes 1;
-daemon on;
-master_process on;
+daemon $onoff;
+master_process $onoff;
 pid $d/nginx.pid;
 error_log $d/logs/error.log $level;
 $main
 events {
-    worker_connections 128;
+    worker_connections $wc;
 }
 
 http {
@@ -371,7 +439,7 @@ sub conf_line {
 
 sub _nginx_args {
     my ($self) = @_;
-    return ($NGINX, '-p', "$self->{dir}/", '-c', $self->conf_path,
+    return (@PREFIX, $NGINX, '-p', "$self->{dir}/", '-c', $self->conf_path,
         '-e', $self->error_log_path);
 }
 
@@ -386,17 +454,53 @@ sub start {
     my ($self, $http, %o) = @_;
     $self->write_conf($http, %o) if defined $http;
     unlink "$self->{dir}/nginx.pid";
-    my $r = run_cmd($self->_nginx_args);
-    die "nginx did not start (rc $r->{rc}):\n$r->{output}\n"
-        . ($self->error_log // '') if $r->{rc} != 0;
-    wait_for(sub { -s "$self->{dir}/nginx.pid" }, 10)
-        or die "nginx wrote no pid file\n";
+    if ($FOREGROUND) {
+        $self->_start_foreground;
+    } else {
+        my $r = run_cmd($self->_nginx_args);
+        die "nginx did not start (rc $r->{rc}):\n$r->{output}\n"
+            . ($self->error_log // '') if $r->{rc} != 0;
+    }
+    wait_for(sub { -s "$self->{dir}/nginx.pid" }, 10 * $SLOW)
+        or die "nginx wrote no pid file\n" . $self->_fg_output;
     $self->{nginx_pid} = $self->master_pid;
     wait_for(sub {
         IO::Socket::INET->new(PeerAddr => '127.0.0.1',
             PeerPort => $self->{port}, Proto => 'tcp', Timeout => 1)
-    }, 10) or die "nginx is not listening on $self->{port}\n";
+    }, 10 * $SLOW) or die "nginx is not listening on $self->{port}\n";
     return $self;
+}
+
+# SG_SIGN_VALGRIND: one process in the foreground (daemon off, master_process
+# off), our child, its stdout/stderr in logs/nginx.out
+sub _start_foreground {
+    my ($self) = @_;
+    my @cmd = $self->_nginx_args;
+    my $out = "$self->{dir}/logs/nginx.out";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $out;
+        open STDERR, '>&', \*STDOUT;
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    $self->{fg_pid} = $pid;
+    # a broken configuration: the process exits at once
+    my $dead = wait_for(sub {
+        return 'dead' if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        return -s "$self->{dir}/nginx.pid" ? 'up' : undef;
+    }, 10 * $SLOW) // 'slow';
+    if ($dead eq 'dead') {
+        delete $self->{fg_pid};
+        die "nginx did not start (status $?):\n" . $self->_fg_output
+            . ($self->error_log // '');
+    }
+}
+
+sub _fg_output {
+    my ($self) = @_;
+    return read_file("$self->{dir}/logs/nginx.out") // '';
 }
 
 sub master_pid {
@@ -416,15 +520,51 @@ sub reload {
 
 sub stop {
     my ($self) = @_;
+    if (my $fg = delete $self->{fg_pid}) {
+        # our child: TERM makes nginx exit through its own exit path (the
+        # wrapper, e.g. valgrind, then writes its summary); reap it
+        delete $self->{nginx_pid};
+        kill 'TERM', $fg;
+        my $gone = wait_for(sub { waitpid($fg, POSIX::WNOHANG()) == $fg },
+            12 * $SLOW);
+        if (!$gone) {
+            kill 'KILL', $fg;
+            waitpid $fg, 0;
+        }
+        $self->{fg_status} = $?;
+        return;
+    }
     my $pid = delete $self->{nginx_pid} or return;
     kill 'TERM', $pid;
-    wait_for(sub { !kill 0, $pid }, 5) or kill 'KILL', $pid;
+    wait_for(sub { !kill 0, $pid }, 5 * $SLOW) or kill 'KILL', $pid;
 }
 
 sub stop_all {
     my ($self) = @_;
     $self->stop;
     $self->stop_provider;
+    $self->stop_mocks;
+}
+
+# The processes that serve requests: the master's children, or the one
+# process itself when master_process is off.
+sub worker_pids {
+    my ($self) = @_;
+    my $master = $self->master_pid or return ();
+    return ($master) if $FOREGROUND;
+    my @w;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $s = read_file($stat) // next;
+        push @w, $1 if $s =~ /\A(\d+) \(.*\) \S (\d+)/s && $2 == $master;
+    }
+    return sort { $a <=> $b } @w;
+}
+
+# VmRSS of a process in kB (undef when it is gone)
+sub rss_kb {
+    my ($pid) = @_;
+    my $s = read_file("/proc/$pid/status") // return undef;
+    return $s =~ /^VmRSS:\s+(\d+)\s+kB/m ? $1 : undef;
 }
 
 sub error_log {
@@ -540,7 +680,7 @@ sub post {
 
 sub send_raw {
     my ($self, $req, $timeout) = @_;
-    $timeout //= 10;
+    $timeout //= 10 * ($SLOW > 1 ? 6 : 1);
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
         PeerPort => $self->{port}, Proto => 'tcp', Timeout => $timeout)
         or die "connect 127.0.0.1:$self->{port}: $@\n";
