@@ -422,10 +422,7 @@ ngx_http_sg_sign_check_request(ngx_http_request_t *r,
 
     if (r->headers_in.content_length_n > (off_t) slcf->max_body_size) {
         return ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
-                                       ngx_http_sg_sign_outcomes[
-                                         NGX_HTTP_SG_SIGN_BODY_TOO_LARGE]
-                                         .description);
+                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE, NULL);
     }
 
     return NGX_OK;
@@ -462,10 +459,7 @@ ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                       "than %uz bytes", slcf->max_body_size);
 
         return ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
-                                       ngx_http_sg_sign_outcomes[
-                                         NGX_HTTP_SG_SIGN_BODY_TOO_LARGE]
-                                         .description);
+                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE, NULL);
     }
 
     return ngx_http_next_request_body_filter(r, in);
@@ -1022,9 +1016,9 @@ ngx_http_sg_sign_add_header(ngx_http_request_t *r, ngx_str_t *name,
 
 
 /*
- * Records why the request is refused and returns its status: nginx then
- * finalizes it, and the header and body filters below give the response
- * the provider's error shape.
+ * Records why the request is refused (NULL: the outcome's own description)
+ * and returns its status: nginx then finalizes it, and the header and body
+ * filters below give the response the provider's error shape.
  */
 
 static ngx_int_t
@@ -1032,6 +1026,10 @@ ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
     ngx_http_sg_sign_outcome_e outcome, const char *description)
 {
     size_t  len;
+
+    if (description == NULL) {
+        description = ngx_http_sg_sign_outcomes[outcome].description;
+    }
 
     len = ngx_strlen(description);
 
