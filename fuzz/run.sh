@@ -1,0 +1,96 @@
+#!/bin/bash
+# Builds the libFuzzer targets into build/fuzz/ and runs each for SECONDS
+# (default 60) on a copy of its seed corpus, then replays fuzz/regressions/.
+#
+#   fuzz/run.sh [SECONDS]
+#
+# Exits non-zero on any crash, sanitizer report or property failure; the
+# failing input is left in build/fuzz/artifacts-<target>/ (copy it to
+# fuzz/regressions/ once the bug is understood).  Generated inputs never go
+# into the repository: the fuzzers write to build/fuzz/corpus-<target>.
+# FUZZ_OUT=DIR puts binaries, corpora and logs in DIR instead of build/fuzz
+# (t/fuzz_smoke.t does, so it never disturbs a long run).
+
+set -u
+
+SECONDS_EACH=${1:-60}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${FUZZ_OUT:-$ROOT/build/fuzz}
+CC=${FUZZ_CC:-clang-14}
+TARGETS="fuzz_json fuzz_body"
+CORE="src/sg_error.c src/sg_json.c src/sg_jcs.c src/sg_schema.c src/sg_body.c"
+HELPERS="fuzz/fuzz_check.c fuzz/fuzz_pool.c"
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined"
+CFLAGS="$CFLAGS -fno-sanitize-recover=undefined -Wall -Wextra -Isrc -Ifuzz"
+
+case $SECONDS_EACH in
+    ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 2
+cd "$ROOT" || exit 2
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+summary=""
+
+for t in $TARGETS; do
+    echo "== build $t"
+    # shellcheck disable=SC2086
+    if ! $CC $CFLAGS -o "$OUT/$t" "fuzz/$t.c" $HELPERS $CORE -lm; then
+        echo "FAIL: $t does not build" >&2
+        exit 1
+    fi
+done
+
+for t in $TARGETS; do
+    log=$OUT/$t.log
+    corpus=$OUT/corpus-$t
+    artifacts=$OUT/artifacts-$t
+
+    rm -rf "$corpus"
+    mkdir -p "$artifacts"
+    cp -r "fuzz/corpus/$t" "$corpus"
+
+    regressions=$(find fuzz/regressions -type f ! -name '.*' ! -name '*.md' \
+                  2>/dev/null | sort)
+
+    if [ -n "$regressions" ]; then
+        echo "== $t: replaying fuzz/regressions/"
+        # shellcheck disable=SC2086
+        if ! "$OUT/$t" -runs=1 $regressions >"$OUT/$t.regressions.log" 2>&1
+        then
+            echo "FAIL: $t fails on a regression input" \
+                 "(see $OUT/$t.regressions.log)" >&2
+            grep -E 'PROPERTY FAILED|ERROR:|runtime error|Running:' \
+                "$OUT/$t.regressions.log" | tail -5 >&2
+            status=1
+        fi
+    fi
+
+    echo "== $t: fuzzing for ${SECONDS_EACH}s (log: $log)"
+
+    "$OUT/$t" -max_len=4096 -timeout=10 -max_total_time="$SECONDS_EACH" \
+        -print_final_stats=1 -dict=fuzz/json.dict \
+        -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
+    rc=$?
+
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+
+    if [ $rc -ne 0 ]; then
+        echo "FAIL: $t exited with $rc" >&2
+        grep -E 'PROPERTY FAILED|ERROR:|runtime error|SUMMARY|artifact' \
+            "$log" | head -10 >&2
+        status=1
+        summary="$summary$t: FAILED after ${execs:-?} executions\n"
+    else
+        summary="$summary$t: ${execs:-?} executions in ${SECONDS_EACH}s\n"
+    fi
+done
+
+echo "== executions per target"
+printf "%b" "$summary"
+
+exit $status
