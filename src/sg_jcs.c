@@ -17,8 +17,8 @@
 
 
 typedef struct {
-    char    *p;             /* NULL: only count */
-    size_t   n;
+    char    *p;
+    char    *end;           /* what sg_json_t's jcs_max allows */
 } sg_jcs_out_t;
 
 
@@ -31,9 +31,14 @@ static double sg_jcs_strtod(const char *digits, int k, int n);
 static void sg_jcs_step(char *digits, int k, int *n, int up);
 static size_t sg_jcs_layout(int neg, const char *digits, int k, int n,
     char *out);
+static int sg_jcs_is_canonical(const char *num, size_t len);
 static int sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad);
-static int sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w);
-static void sg_jcs_name(sg_jcs_out_t *w, const sg_json_node_t *node);
+static int sg_jcs_scalar(const sg_json_t *doc, const sg_json_node_t *node,
+    sg_jcs_out_t *w);
+static void sg_jcs_str(sg_jcs_out_t *w, const sg_json_t *doc,
+    const sg_json_node_t *node);
+static void sg_jcs_copy(sg_jcs_out_t *w, const sg_json_t *doc,
+    const char *s, size_t len);
 static size_t sg_jcs_plain_run(const unsigned char *u, size_t len, size_t i);
 static void sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len);
 
@@ -53,6 +58,12 @@ sg_jcs_number(const char *num, size_t len, char out[SG_JCS_NUMBER_MAX])
     int        neg, k;
     char       digits[SG_JCS_DIGITS + 1];
     long long  n;
+
+    if (sg_jcs_is_canonical(num, len)) {
+        memcpy(out, num, len);
+        out[len] = '\0';
+        return len;
+    }
 
     if (!sg_jcs_decimal(num, len, &neg, digits, &k, &n)) {
         return 0;
@@ -85,6 +96,71 @@ sg_jcs_number(const char *num, size_t len, char out[SG_JCS_NUMBER_MAX])
     }
 
     return sg_jcs_layout(neg, digits, k, (int) n, out);
+}
+
+
+/*
+ * The usual amount, count or price: text without an exponent, with at
+ * most 15 significant digits (so its own shortest form, see above), no
+ * trailing zero in a fraction, no "-0", and fewer than six zeros after
+ * "0." (ECMAScript writes 0.000001 as 1e-6).  Such text is its canonical
+ * form byte for byte.
+ */
+
+static int
+sg_jcs_is_canonical(const char *num, size_t len)
+{
+    size_t  i, sig, zeros;
+
+    i = (len > 0 && num[0] == '-');
+
+    if (i == len) {
+        return 0;
+    }
+
+    if (num[i] == '0') {
+        i++;
+
+        if (i == len) {
+            /* "0", not "-0" */
+            return len == 1;
+        }
+
+        if (num[i] != '.') {
+            return 0;
+        }
+
+        for (zeros = 0, i++; i < len && num[i] == '0'; i++) {
+            zeros++;
+        }
+
+        if (zeros > 5 || i == len) {
+            return 0;
+        }
+
+        sig = 0;
+
+    } else {
+        for (sig = 0; i < len && num[i] >= '0' && num[i] <= '9'; i++) {
+            sig++;
+        }
+
+        if (i == len) {
+            return sig <= 15;
+        }
+
+        if (num[i] != '.') {
+            return 0;
+        }
+
+        i++;
+    }
+
+    for ( /* void */ ; i < len && num[i] >= '0' && num[i] <= '9'; i++) {
+        sig++;
+    }
+
+    return i == len && sig <= 15 && num[len - 1] != '0';
 }
 
 
@@ -546,10 +622,19 @@ sg_jcs_write(const sg_json_t *doc, sg_alloc_t *a, char **out,
         return SG_ERR_INVALID_JSON;
     }
 
-    /* one counting pass, then one exact allocation */
+    /*
+     * One pass into a buffer of the validator's bound: the count of a
+     * second pass would format every number twice.
+     */
 
-    w.p = NULL;
-    w.n = 0;
+    buf = sg_alloc(a, doc->jcs_max + 1);
+    if (buf == NULL) {
+        sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
+        return SG_ERR_NOMEM;
+    }
+
+    w.p = buf;
+    w.end = buf + doc->jcs_max;
 
     if (sg_jcs_emit(doc, &w, &bad) != 0) {
         sg_error_set(err, SG_ERR_INVALID_REQUEST, doc->nodes[bad].offset,
@@ -562,61 +647,64 @@ sg_jcs_write(const sg_json_t *doc, sg_alloc_t *a, char **out,
         return SG_ERR_INVALID_REQUEST;
     }
 
-    buf = sg_alloc(a, w.n + 1);
-    if (buf == NULL) {
-        sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
-        return SG_ERR_NOMEM;
-    }
-
-    w.p = buf;
-    w.n = 0;
-
-    (void) sg_jcs_emit(doc, &w, &bad);
-
-    buf[w.n] = '\0';
+    *w.p = '\0';
 
     *out = buf;
-    *out_len = w.n;
+    *out_len = (size_t) (w.p - buf);
 
     return SG_OK;
 }
 
 
 /*
- * Writes (or counts) the document: an explicit walk over first/next and
- * parent links, so depth costs no stack.  Returns -1 if a number cannot
- * be kept, with in *bad the one that comes first in the document (the
- * walk itself is in canonical order).
+ * Writes the document: an explicit walk over first/next with a stack of
+ * the open containers' current child, so depth costs no call stack.
+ * Returns -1 if a number cannot be kept, with in *bad the one that comes
+ * first in the document (the walk itself is in canonical order); the
+ * output is then incomplete.
  */
 
 static int
 sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
 {
     int                    rc;
-    uint32_t               v;
-    const sg_json_node_t  *node;
+    uint32_t               v, c, depth, cur[SG_JSON_MAX_DEPTH];
+    unsigned char          obj[SG_JSON_MAX_DEPTH];
+    const sg_json_node_t  *nodes, *node;
 
+    nodes = doc->nodes;
     rc = 0;
     v = 0;
+    depth = 0;
 
     for ( ;; ) {
-        node = &doc->nodes[v];
+        node = &nodes[v];
 
-        if (node->type == SG_JSON_OBJECT && node->first != SG_JSON_NONE) {
-            sg_jcs_put(w, "{", 1);
-            sg_jcs_name(w, &doc->nodes[node->first]);
-            v = node->first + 1;
+        /* sg_json_parse never nests deeper; the test only guards cur[] */
+        if ((node->type == SG_JSON_OBJECT || node->type == SG_JSON_ARRAY)
+            && node->first != SG_JSON_NONE && depth < SG_JSON_MAX_DEPTH)
+        {
+            c = node->first;
+            cur[depth] = c;
+
+            if (node->type == SG_JSON_OBJECT) {
+                obj[depth++] = 1;
+                *w->p++ = '{';
+                sg_jcs_str(w, doc, &nodes[c]);
+                *w->p++ = ':';
+                v = c + 1;
+
+            } else {
+                obj[depth++] = 0;
+                *w->p++ = '[';
+                v = c;
+            }
+
             continue;
         }
 
-        if (node->type == SG_JSON_ARRAY && node->first != SG_JSON_NONE) {
-            sg_jcs_put(w, "[", 1);
-            v = node->first;
-            continue;
-        }
-
-        if (sg_jcs_scalar(node, w) != 0
-            && (rc == 0 || node->offset < doc->nodes[*bad].offset))
+        if (sg_jcs_scalar(doc, node, w) != 0
+            && (rc == 0 || node->offset < nodes[*bad].offset))
         {
             *bad = v;
             rc = -1;
@@ -625,35 +713,29 @@ sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
         /* close what v ends, up to the next sibling */
 
         for ( ;; ) {
-            if (0 == v) {
+            if (0 == depth) {
                 return rc;
             }
 
-            node = &doc->nodes[doc->nodes[v].parent];
+            c = nodes[cur[depth - 1]].next;
 
-            if (node->type == SG_JSON_STRING) {
-                /* v is a member's value, node its name */
-                if (node->next != SG_JSON_NONE) {
-                    sg_jcs_put(w, ",", 1);
-                    sg_jcs_name(w, &doc->nodes[node->next]);
-                    v = node->next + 1;
-                    break;
+            if (c != SG_JSON_NONE) {
+                cur[depth - 1] = c;
+                *w->p++ = ',';
+
+                if (obj[depth - 1]) {
+                    sg_jcs_str(w, doc, &nodes[c]);
+                    *w->p++ = ':';
+                    v = c + 1;
+
+                } else {
+                    v = c;
                 }
 
-                sg_jcs_put(w, "}", 1);
-                v = node->parent;
-                continue;
-            }
-
-            /* v is an array element */
-            if (doc->nodes[v].next != SG_JSON_NONE) {
-                sg_jcs_put(w, ",", 1);
-                v = doc->nodes[v].next;
                 break;
             }
 
-            sg_jcs_put(w, "]", 1);
-            v = doc->nodes[v].parent;
+            *w->p++ = obj[--depth] ? '}' : ']';
         }
     }
 }
@@ -662,7 +744,8 @@ sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
 /* a leaf, an empty object or an empty array */
 
 static int
-sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w)
+sg_jcs_scalar(const sg_json_t *doc, const sg_json_node_t *node,
+    sg_jcs_out_t *w)
 {
     size_t  n;
     char    num[SG_JCS_NUMBER_MAX];
@@ -678,13 +761,23 @@ sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w)
         return 0;
 
     case SG_JSON_STRING:
-        n = sg_jcs_string(node->str, node->len, w->p ? w->p + w->n : NULL);
-        w->n += n;
+        sg_jcs_str(w, doc, node);
         return 0;
 
     case SG_JSON_NUMBER:
+        if (sg_jcs_is_canonical(node->str, node->len)) {
+            /* no copy through num: the text is the output */
+            sg_jcs_copy(w, doc, node->str, node->len);
+            return 0;
+        }
+
         n = sg_jcs_number(node->str, node->len, num);
-        if (0 == n) {
+
+        /*
+         * The bound holds by construction (sg_json_scan_number); should
+         * it not, refusing the number is the one safe answer.
+         */
+        if (0 == n || n > (size_t) (w->end - w->p)) {
             return -1;
         }
 
@@ -706,22 +799,61 @@ sg_jcs_scalar(const sg_json_node_t *node, sg_jcs_out_t *w)
 }
 
 
-/* a member name and its colon */
+/*
+ * A string still in the input had no escape there, so it has nothing JCS
+ * escapes either (RFC 8259 forbids raw controls, '"' and '\\' in strings):
+ * its text, quotes included, is its canonical form.  Only decoded strings
+ * (and what a schema rewrote) are escaped again.
+ */
 
 static void
-sg_jcs_name(sg_jcs_out_t *w, const sg_json_node_t *node)
+sg_jcs_str(sg_jcs_out_t *w, const sg_json_t *doc, const sg_json_node_t *node)
 {
-    w->n += sg_jcs_string(node->str, node->len, w->p ? w->p + w->n : NULL);
-    sg_jcs_put(w, ":", 1);
+    uintptr_t  s, in;
+
+    s = (uintptr_t) node->str;
+    in = (uintptr_t) doc->input;
+
+    if (s > in && s - in < doc->input_len) {
+        sg_jcs_copy(w, doc, node->str - 1, node->len + 2);
+        return;
+    }
+
+    w->p += sg_jcs_string(node->str, node->len, w->p);
+}
+
+
+/*
+ * Copies len bytes of the input from s.  Most names, values and numbers
+ * are short: a fixed 16 bytes, which the compiler inlines, where both
+ * buffers have them; what is past the text is overwritten by what
+ * follows it.
+ */
+
+static void
+sg_jcs_copy(sg_jcs_out_t *w, const sg_json_t *doc, const char *s, size_t len)
+{
+    size_t  at;
+
+    /* s is in the input: a number's text or a string's, quotes included */
+    at = (size_t) ((uintptr_t) s - (uintptr_t) doc->input);
+
+    if (len <= 16 && (size_t) (w->end - w->p) >= 16
+        && at < doc->input_len && doc->input_len - at >= 16)
+    {
+        memcpy(w->p, s, 16);
+
+    } else {
+        memcpy(w->p, s, len);
+    }
+
+    w->p += len;
 }
 
 
 static void
 sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len)
 {
-    if (w->p != NULL) {
-        memcpy(w->p + w->n, s, len);
-    }
-
-    w->n += len;
+    memcpy(w->p, s, len);
+    w->p += len;
 }

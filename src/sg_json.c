@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * Not JSMN_STRICT: jsmn only ever sees input sg_json_validate() accepted,
+ * where both modes give the same tokens, and strict mode's checks of its
+ * own cost a sixth of its time.  JSMN_PARENT_LINKS keeps jsmn linear.
+ */
 #define JSMN_STATIC
-#define JSMN_STRICT
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
@@ -67,35 +71,69 @@ static const unsigned char  sg_json_class[256] = {
 typedef const unsigned char  sg_u_char;
 
 
+/* what the validator learns for the build, so each allocation is sized once */
+typedef struct {
+    uint32_t   ntok;        /* tokens jsmn will produce */
+    size_t     decoded;     /* bytes of the strings with escapes, decoded */
+    size_t     escaped;     /* where the last string with escapes ends */
+    size_t     jcs_max;     /* bound on the RFC 8785 form's length */
+} sg_json_count_t;
+
+
+/* an open container while the tree is built or an error's path found */
+typedef struct {
+    uint32_t   node;
+    uint32_t   left;        /* children still to come; an object has two
+                               per member, name and value */
+    uint32_t   cur;         /* object: current name; array: elements seen */
+    uint32_t   odd;         /* object: 1, only names (even left) are linked */
+    uint32_t  *link;        /* the first or next where a child is linked */
+} sg_json_level_t;
+
+
+/* jsmn's tokens are laid over the node array, see sg_json_build() */
+typedef char  sg_json_token_fits[(sizeof(sg_json_node_t) >= sizeof(jsmntok_t))
+                                 ? 1 : -1];
+
+/* sorted by insertion in a local array up to this many members */
+#define SG_JSON_SMALL_OBJECT  16
+
+
+/*
+ * "inline" on the few called per token or per comparison from the hot
+ * loops: the call costs more than their usual work (a short string, a
+ * small number, names that differ in their first byte).
+ */
 static sg_code_t sg_json_fail(sg_error_t *err, size_t offset,
     const char *reason);
 static size_t sg_json_skip_ws(sg_u_char *p, size_t len, size_t i);
-static sg_code_t sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok,
-    sg_error_t *err);
-static sg_code_t sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos,
-    sg_error_t *err);
+static sg_code_t sg_json_validate(sg_u_char *p, size_t len,
+    sg_json_count_t *cnt, sg_error_t *err);
+static inline sg_code_t sg_json_scan_string(sg_u_char *p, size_t len,
+    size_t *pos, size_t *saved, sg_error_t *err);
 static size_t sg_json_plain_run(sg_u_char *p, size_t len, size_t i);
 static sg_code_t sg_json_scan_hex4(sg_u_char *p, size_t len, size_t i,
     unsigned *cp, sg_error_t *err);
 static sg_code_t sg_json_scan_utf8(sg_u_char *p, size_t len, size_t *pos,
     sg_error_t *err);
-static sg_code_t sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos,
-    sg_error_t *err);
+static inline sg_code_t sg_json_scan_number(sg_u_char *p, size_t len,
+    size_t *pos, size_t *grow, sg_error_t *err);
 static sg_code_t sg_json_scan_literal(sg_u_char *p, size_t len, size_t *pos,
     sg_error_t *err);
-static sg_code_t sg_json_build(sg_json_t *doc, uint32_t ntok, sg_alloc_t *a,
-    sg_error_t *err);
+static sg_code_t sg_json_build(sg_json_t *doc, const sg_json_count_t *cnt,
+    sg_alloc_t *a, sg_error_t *err);
+static void sg_json_finish(sg_json_node_t *nodes, sg_json_level_t *lvl,
+    uint32_t *dup);
 static void sg_json_scalar(sg_json_node_t *node, sg_u_char *p, size_t start,
     size_t end);
-static sg_code_t sg_json_string(sg_json_t *doc, sg_json_node_t *node,
-    size_t start, size_t end, char **buf, sg_alloc_t *a, sg_error_t *err);
+static inline void sg_json_string(sg_json_node_t *node, sg_u_char *p,
+    size_t start, size_t end, size_t escaped, char **buf);
 static size_t sg_json_decode(sg_u_char *s, size_t len, unsigned char *out);
-static void sg_json_link(sg_json_t *doc);
-static sg_code_t sg_json_sort_objects(sg_json_t *doc, uint32_t *idx,
-    uint32_t *tmp, sg_error_t *err);
-static void sg_json_msort(const sg_json_node_t *nodes, uint32_t *idx,
-    uint32_t *tmp, uint32_t m);
-static int sg_json_name_cmp(const sg_json_node_t *a, const sg_json_node_t *b);
+static uint32_t sg_json_sort_small(sg_json_node_t *nodes, uint32_t list,
+    uint32_t m, uint32_t *dup);
+static uint32_t sg_json_sort_list(sg_json_node_t *nodes, uint32_t list);
+static inline int sg_json_name_cmp(const sg_json_node_t *a,
+    const sg_json_node_t *b);
 static int sg_json_is_ident(const char *s, size_t len);
 static void sg_json_put(char *buf, size_t size, size_t *pos, const char *s,
     size_t n);
@@ -105,13 +143,14 @@ sg_code_t
 sg_json_parse(sg_json_t *doc, const char *input, size_t len, sg_alloc_t *a,
     sg_error_t *err)
 {
-    uint32_t   ntok;
-    sg_code_t  rc;
+    sg_code_t        rc;
+    sg_json_count_t  cnt;
 
     doc->nodes = NULL;
     doc->n = 0;
     doc->input = input;
     doc->input_len = len;
+    doc->jcs_max = 0;
 
     /* jsmn counts in int, nodes in uint32_t */
     if (len > INT_MAX) {
@@ -125,12 +164,12 @@ sg_json_parse(sg_json_t *doc, const char *input, size_t len, sg_alloc_t *a,
         doc->input_len = 0;
     }
 
-    rc = sg_json_validate((sg_u_char *) input, len, &ntok, err);
+    rc = sg_json_validate((sg_u_char *) input, len, &cnt, err);
     if (rc != SG_OK) {
         return rc;
     }
 
-    return sg_json_build(doc, ntok, a, err);
+    return sg_json_build(doc, &cnt, a, err);
 }
 
 
@@ -158,13 +197,15 @@ sg_json_skip_ws(sg_u_char *p, size_t len, size_t i)
 /*
  * The RFC 8259 grammar as a state machine over bytes; offsets are those of
  * the first byte no valid document could have there (len when truncated).
- * Counts the tokens jsmn will produce, so they can be allocated exactly.
+ * Counts the tokens jsmn will produce and what the strings and the output
+ * need, so that each is allocated once and exactly or nearly so.
  */
 
 static sg_code_t
-sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
+sg_json_validate(sg_u_char *p, size_t len, sg_json_count_t *cnt,
+    sg_error_t *err)
 {
-    size_t         i;
+    size_t         i, start, saved, grow;
     unsigned       depth;
     uint32_t       n;
     sg_code_t      rc;
@@ -180,6 +221,17 @@ sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
     depth = 0;
     n = 0;
     state = sw_value;
+
+    /*
+     * The RFC 8785 form is no longer than the input but where a number's
+     * ECMAScript spelling is longer than its text (1e20): whitespace goes,
+     * structural characters stay one for one, literals are unchanged and
+     * a string's form is never longer than its text (an escape is written
+     * back at most as long as it was, a raw byte as itself).
+     */
+    cnt->decoded = 0;
+    cnt->escaped = 0;
+    cnt->jcs_max = len;
 
     for ( ;; ) {
 
@@ -216,12 +268,22 @@ sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
                 continue;
 
             case '"':
-                rc = sg_json_scan_string(p, len, &i, err);
+                start = i;
+                saved = 0;
+                rc = sg_json_scan_string(p, len, &i, &saved, err);
+
+                if (saved != 0) {
+                    cnt->decoded += i - start - 2 - saved;
+                    cnt->escaped = i;
+                }
+
                 break;
 
             case '-': case '0': case '1': case '2': case '3': case '4':
             case '5': case '6': case '7': case '8': case '9':
-                rc = sg_json_scan_number(p, len, &i, err);
+                grow = 0;
+                rc = sg_json_scan_number(p, len, &i, &grow, err);
+                cnt->jcs_max += grow;
                 break;
 
             case 't':
@@ -252,7 +314,7 @@ sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
                                         "unexpected data after the JSON value");
                 }
 
-                *ntok = n;
+                cnt->ntok = n;
                 return SG_OK;
             }
 
@@ -282,9 +344,17 @@ sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
                                     : "expected a member name");
             }
 
-            rc = sg_json_scan_string(p, len, &i, err);
+            start = i;
+            saved = 0;
+
+            rc = sg_json_scan_string(p, len, &i, &saved, err);
             if (rc != SG_OK) {
                 return rc;
+            }
+
+            if (saved != 0) {
+                cnt->decoded += i - start - 2 - saved;
+                cnt->escaped = i;
             }
 
             n++;
@@ -306,11 +376,13 @@ sg_json_validate(sg_u_char *p, size_t len, uint32_t *ntok, sg_error_t *err)
  * RFC 8259 section 7: unescaped bytes from 0x20 up, the eight short escapes
  * and \uXXXX; section 8.1: UTF-8.  A \u surrogate must be a high one followed
  * by a \u low one (RFC 8259 section 8.2 allows lone ones; CONTRACT step 3
- * does not, since they cannot be turned into UTF-8).
+ * does not, since they cannot be turned into UTF-8).  Adds to *saved how
+ * much shorter decoding makes the string: nonzero if it has an escape.
  */
 
 static sg_code_t
-sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
+sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, size_t *saved,
+    sg_error_t *err)
 {
     size_t     i;
     unsigned   cp;
@@ -326,6 +398,12 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
             return sg_json_fail(err, len, "unterminated string");
         }
 
+        /* the usual end of a run: a direct test predicts better */
+        if (p[i] == '"') {
+            *pos = i + 1;
+            return SG_OK;
+        }
+
         switch (sg_json_class[p[i]]) {
 
         case SG_JSON_QUOTE:
@@ -337,6 +415,17 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
                                 "control character in string must be escaped");
 
         case SG_JSON_UTF8:
+            /* two-byte characters (Latin, Cyrillic) without a call */
+            while (len - i > 1 && p[i] >= 0xC2 && p[i] <= 0xDF
+                   && (p[i + 1] & 0xC0) == 0x80)
+            {
+                i += 2;
+            }
+
+            if (i == len || sg_json_class[p[i]] != SG_JSON_UTF8) {
+                continue;
+            }
+
             rc = sg_json_scan_utf8(p, len, &i, err);
             if (rc != SG_OK) {
                 return rc;
@@ -356,6 +445,7 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
         case '"': case '\\': case '/': case 'b':
         case 'f': case 'n': case 'r': case 't':
             i += 2;
+            *saved += 1;
             continue;
 
         case 'u':
@@ -377,6 +467,8 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
         i += 6;
 
         if (cp < 0xD800 || cp > 0xDBFF) {
+            /* six bytes become the code point's one to three in UTF-8 */
+            *saved += (cp < 0x80) ? 5 : (cp < 0x800) ? 4 : 3;
             continue;
         }
 
@@ -399,26 +491,37 @@ sg_json_scan_string(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
             return sg_json_fail(err, i, "lone surrogate in \\u escape");
         }
 
+        /* a pair, twelve bytes, is one four-byte character */
         i += 6;
+        *saved += 8;
     }
 }
 
 
 /*
  * The end of the run of plain string bytes (0x20..0x7f but '"' and '\\')
- * from i: a word at a time, then byte by byte.
+ * from i: a word at a time, then byte by byte.  The lowest flagged byte of
+ * a word is always a real match (a borrow only flags bytes above one), so
+ * on a little-endian machine its index ends the run without a byte loop:
+ * most strings are shorter than a word.
  */
 
 static size_t
 sg_json_plain_run(sg_u_char *p, size_t len, size_t i)
 {
-    uint64_t  w;
+    uint64_t  w, m;
 
     while (len - i >= 8) {
         memcpy(&w, p + i, 8);
 
-        if (sg_json_word_special(w) | (w & SG_JSON_HIGHS)) {
+        m = sg_json_word_special(w) | (w & SG_JSON_HIGHS);
+
+        if (m) {
+#if (defined __GNUC__ && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            return i + ((size_t) __builtin_ctzll(m) >> 3);
+#else
             break;
+#endif
         }
 
         i += 8;
@@ -532,14 +635,25 @@ sg_json_scan_utf8(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
 }
 
 
-/* RFC 8259 section 6: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+/*
+ * RFC 8259 section 6: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ *
+ * *grow: how much longer than the text its ECMAScript form can be.  Only
+ * an exponent lengthens a number.  With a integer digits, b fraction
+ * digits and exponent x, the value is 0.d1..dk * 10^n, k <= a + b and
+ * n <= a + x; its form is n digits when k <= n <= 21, else at most k
+ * digits and 7 more bytes ("0.00000", or ".", "e+" and three digits),
+ * and the sign.
+ */
 
 static sg_code_t
-sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
+sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, size_t *grow,
+    sg_error_t *err)
 {
-    size_t  i;
+    size_t  i, start, a, b, up, x, max;
 
     i = *pos;
+    start = i;
 
     if (p[i] == '-') {
         i++;
@@ -548,6 +662,8 @@ sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
     if (i == len || !sg_json_digit(p[i])) {
         return sg_json_fail(err, i, "expected a digit");
     }
+
+    a = i;
 
     if (p[i] == '0') {
         i++;
@@ -562,6 +678,9 @@ sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
         }
     }
 
+    a = i - a;
+    b = 0;
+
     if (i < len && p[i] == '.') {
         i++;
 
@@ -569,15 +688,21 @@ sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
             return sg_json_fail(err, i, "expected a digit after '.'");
         }
 
+        b = i;
+
         while (i < len && sg_json_digit(p[i])) {
             i++;
         }
+
+        b = i - b;
     }
 
     if (i < len && (p[i] == 'e' || p[i] == 'E')) {
         i++;
+        up = 1;
 
         if (i < len && (p[i] == '+' || p[i] == '-')) {
+            up = (p[i] == '+');
             i++;
         }
 
@@ -585,8 +710,31 @@ sg_json_scan_number(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
             return sg_json_fail(err, i, "expected a digit in the exponent");
         }
 
+        /*
+         * x: the exponent, saturated; a negative one never makes the
+         * integer form longer, so it counts as 0
+         */
+        x = 0;
+
         while (i < len && sg_json_digit(p[i])) {
+            if (up && x < 100) {
+                x = x * 10 + (p[i] - '0');
+            }
+
             i++;
+        }
+
+        max = (a + x < 21) ? a + x : 21;
+
+        if (max < a + b + 7) {
+            max = a + b + 7;
+        }
+
+        /* the sign */
+        max += (p[start] == '-');
+
+        if (max > i - start) {
+            *grow = max - (i - start);
         }
     }
 
@@ -635,24 +783,33 @@ sg_json_scan_literal(sg_u_char *p, size_t len, size_t *pos, sg_error_t *err)
 
 
 /*
- * Builds the tree from jsmn's tokens: node i is token i (preorder); jsmn's
- * parent links already say "a value's parent is its member name".
+ * Builds the tree from jsmn's tokens: node i is token i (preorder).
+ *
+ * jsmn writes its tokens into the tail of the node array and each node is
+ * built over them in order: node k ends at 24 (k + 1), token k + 1 starts
+ * at 4 n + 20 (k + 1), so node k only ever covers tokens already read.
+ * One allocation, 24 bytes per token, serves jsmn and the tree.  jsmn's
+ * parent links keep it linear (without them it looks for the open
+ * container by scanning back over every token before); the tree takes
+ * its shape from a stack of open containers and jsmn's child counts.
  */
 
 static sg_code_t
-sg_json_build(sg_json_t *doc, uint32_t ntok, sg_alloc_t *a, sg_error_t *err)
+sg_json_build(sg_json_t *doc, const sg_json_count_t *cnt, sg_alloc_t *a,
+    sg_error_t *err)
 {
-    int              r;
-    char            *buf;
-    size_t           i, start, end;
-    uint32_t         k;
-    sg_code_t        rc;
-    sg_u_char       *p;
-    jsmntok_t       *tok, *t;
-    jsmn_parser      parser;
-    sg_json_node_t  *nodes, *node;
+    int               r;
+    char             *buf;
+    size_t            i, end;
+    uint32_t          k, ntok, depth, dup;
+    sg_u_char        *p;
+    jsmntok_t        *tok, t;
+    jsmn_parser       parser;
+    sg_json_node_t   *nodes, *node;
+    sg_json_level_t  *lvl, stack[SG_JSON_MAX_DEPTH];
 
     p = (sg_u_char *) doc->input;
+    ntok = cnt->ntok;
 
     nodes = sg_alloc(a, ntok * sizeof(sg_json_node_t));
     if (nodes == NULL) {
@@ -660,12 +817,23 @@ sg_json_build(sg_json_t *doc, uint32_t ntok, sg_alloc_t *a, sg_error_t *err)
         return SG_ERR_NOMEM;
     }
 
-    memset(nodes, 0, ntok * sizeof(sg_json_node_t));
     doc->nodes = nodes;
+    doc->jcs_max = cnt->jcs_max;
+
+    buf = NULL;
+
+    if (cnt->decoded != 0) {
+        /* decoded strings only: the others are used in place */
+        buf = sg_alloc(a, cnt->decoded);
+        if (buf == NULL) {
+            sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
+            return SG_ERR_NOMEM;
+        }
+    }
 
     i = sg_json_skip_ws(p, doc->input_len, 0);
 
-    if (p[i] != '{' && p[i] != '[' && p[i] != '"') {
+    if (p[i] != '{' && p[i] != '[') {
         /*
          * a scalar at the top: strict jsmn wants a delimiter after
          * a primitive and would report "1" as partial
@@ -675,20 +843,21 @@ sg_json_build(sg_json_t *doc, uint32_t ntok, sg_alloc_t *a, sg_error_t *err)
             end--;
         }
 
-        sg_json_scalar(&nodes[0], p, i, end);
+        memset(nodes, 0, sizeof(sg_json_node_t));
+
+        if (p[i] == '"') {
+            sg_json_string(&nodes[0], p, i + 1, end - 1, cnt->escaped, &buf);
+
+        } else {
+            sg_json_scalar(&nodes[0], p, i, end);
+        }
+
         doc->n = 1;
         return SG_OK;
     }
 
-    /*
-     * Scratch sized for jsmn and, once the nodes are built, reused for
-     * the sort: two uint32_t per token fit in one jsmntok_t.
-     */
-    tok = sg_alloc(a, ntok * sizeof(jsmntok_t));
-    if (tok == NULL) {
-        sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
-        return SG_ERR_NOMEM;
-    }
+    tok = (jsmntok_t *) ((char *) nodes
+                         + ntok * (sizeof(sg_json_node_t) - sizeof(jsmntok_t)));
 
     jsmn_init(&parser);
     r = jsmn_parse(&parser, doc->input, doc->input_len, tok, ntok);
@@ -698,111 +867,279 @@ sg_json_build(sg_json_t *doc, uint32_t ntok, sg_alloc_t *a, sg_error_t *err)
         return sg_json_fail(err, parser.pos, "unsupported JSON");
     }
 
-    buf = NULL;
+    depth = 0;
+    dup = UINT32_MAX;
 
     for (k = 0; k < ntok; k++) {
-        t = &tok[k];
+        /* a copy: node k may cover token k */
+        memcpy(&t, &tok[k], sizeof(jsmntok_t));
         node = &nodes[k];
-        start = (size_t) t->start;
-        end = (size_t) t->end;
 
-        node->parent = (t->parent < 0) ? SG_JSON_NONE : (uint32_t) t->parent;
+        if (depth > 0) {
+            lvl = &stack[depth - 1];
 
-        switch (t->type) {
+            /* an object links its names (even positions), not values */
+            if ((lvl->left & lvl->odd) == 0) {
+                *lvl->link = k;
+                lvl->link = &node->next;
+            }
+
+            lvl->left--;
+        }
+
+        node->len = 0;
+        node->next = SG_JSON_NONE;
+
+        switch (t.type) {
 
         case JSMN_OBJECT:
         case JSMN_ARRAY:
-            node->type = (t->type == JSMN_OBJECT) ? SG_JSON_OBJECT
-                                                  : SG_JSON_ARRAY;
-            node->offset = (uint32_t) start;
-            break;
+            node->type = (t.type == JSMN_OBJECT) ? SG_JSON_OBJECT
+                                                 : SG_JSON_ARRAY;
+            node->offset = (uint32_t) t.start;
+            node->count = (uint32_t) t.size;
+            node->first = SG_JSON_NONE;
 
-        case JSMN_STRING:
-            rc = sg_json_string(doc, node, start, end, &buf, a, err);
-            if (rc != SG_OK) {
-                return rc;
+            if (t.size > 0) {
+                lvl = &stack[depth++];
+                lvl->node = k;
+                lvl->odd = (t.type == JSMN_OBJECT);
+                lvl->left = (uint32_t) t.size << lvl->odd;
+                lvl->link = &node->first;
+                continue;
             }
 
             break;
 
-        default:
-            sg_json_scalar(node, p, start, end);
+        case JSMN_STRING:
+            sg_json_string(node, p, (size_t) t.start, (size_t) t.end,
+                           cnt->escaped, &buf);
             break;
+
+        default:
+            sg_json_scalar(node, p, (size_t) t.start, (size_t) t.end);
+            break;
+        }
+
+        /* a leaf: close every container it was the last of */
+        while (depth > 0 && stack[depth - 1].left == 0) {
+            sg_json_finish(nodes, &stack[--depth], &dup);
         }
     }
 
     doc->n = ntok;
 
-    sg_json_link(doc);
+    if (dup != UINT32_MAX) {
+        return sg_json_fail(err, dup, "duplicate member name");
+    }
 
-    return sg_json_sort_objects(doc, (uint32_t *) tok,
-                                (uint32_t *) tok + ntok, err);
+    return SG_OK;
 }
+
+
+/*
+ * RFC 8785 section 3.2.3: an object's members sorted by their names'
+ * UTF-16 code units, while its nodes are still in cache.  The sorts are
+ * stable, so a duplicate (RFC 7493 section 2.3) is the later of two equal
+ * neighbours; *dup keeps the earliest such in the document.
+ */
+
+static void
+sg_json_finish(sg_json_node_t *nodes, sg_json_level_t *lvl, uint32_t *dup)
+{
+    uint32_t         k, m, c;
+    sg_json_node_t  *obj;
+
+    obj = &nodes[lvl->node];
+    m = obj->count;
+
+    if (obj->type != SG_JSON_OBJECT || m < 2) {
+        return;
+    }
+
+    if (m <= SG_JSON_SMALL_OBJECT) {
+        obj->first = sg_json_sort_small(nodes, obj->first, m, dup);
+        return;
+    }
+
+    obj->first = sg_json_sort_list(nodes, obj->first);
+
+    for (k = obj->first, c = nodes[k].next; c != SG_JSON_NONE;
+         k = c, c = nodes[c].next)
+    {
+        if (nodes[k].len == nodes[c].len
+            && sg_json_name_cmp(&nodes[k], &nodes[c]) == 0
+            && nodes[c].offset < *dup)
+        {
+            *dup = nodes[c].offset;
+        }
+    }
+}
+
+
+/*
+ * Insertion sort in a local array: the usual object has a few members.
+ * A name stops at the last one not greater: if that one is equal, the
+ * name is the later of two equal neighbours, a duplicate.
+ */
+
+static uint32_t
+sg_json_sort_small(sg_json_node_t *nodes, uint32_t list, uint32_t m,
+    uint32_t *dup)
+{
+    int       c;
+    uint32_t  i, j, v, idx[SG_JSON_SMALL_OBJECT];
+
+    for (i = 0; i < m; i++) {
+        v = list;
+        list = nodes[list].next;
+
+        for (j = i; j > 0; j--) {
+            c = sg_json_name_cmp(&nodes[idx[j - 1]], &nodes[v]);
+
+            if (c <= 0) {
+                if (c == 0 && nodes[v].offset < *dup) {
+                    *dup = nodes[v].offset;
+                }
+
+                break;
+            }
+
+            idx[j] = idx[j - 1];
+        }
+
+        idx[j] = v;
+    }
+
+    for (i = 1; i < m; i++) {
+        nodes[idx[i - 1]].next = idx[i];
+    }
+
+    nodes[idx[m - 1]].next = SG_JSON_NONE;
+
+    return idx[0];
+}
+
+
+/*
+ * Bottom-up merge sort of a linked list (S. Tatham's): O(n log n) whatever
+ * the input, no recursion and no memory but the links themselves.
+ */
+
+static uint32_t
+sg_json_sort_list(sg_json_node_t *nodes, uint32_t list)
+{
+    uint32_t  p, q, e, tail, insize, nmerges, psize, qsize;
+
+    for (insize = 1; /* void */; insize *= 2) {
+        p = list;
+        list = SG_JSON_NONE;
+        tail = SG_JSON_NONE;
+        nmerges = 0;
+
+        while (p != SG_JSON_NONE) {
+            nmerges++;
+            q = p;
+
+            for (psize = 0; psize < insize && q != SG_JSON_NONE; psize++) {
+                q = nodes[q].next;
+            }
+
+            qsize = insize;
+
+            while (psize > 0 || (qsize > 0 && q != SG_JSON_NONE)) {
+                if (psize == 0) {
+                    e = q;
+                    q = nodes[q].next;
+                    qsize--;
+
+                } else if (qsize == 0 || q == SG_JSON_NONE
+                           || sg_json_name_cmp(&nodes[p], &nodes[q]) <= 0)
+                {
+                    e = p;
+                    p = nodes[p].next;
+                    psize--;
+
+                } else {
+                    e = q;
+                    q = nodes[q].next;
+                    qsize--;
+                }
+
+                if (tail == SG_JSON_NONE) {
+                    list = e;
+
+                } else {
+                    nodes[tail].next = e;
+                }
+
+                tail = e;
+            }
+
+            p = q;
+        }
+
+        nodes[tail].next = SG_JSON_NONE;
+
+        if (nmerges <= 1 || insize > UINT32_MAX / 4) {
+            return list;
+        }
+    }
+}
+
+
+/*
+ * A validated primitive's type by its first byte, from a table: numbers,
+ * true, false and null mix in any order, a branch would mispredict.
+ */
+
+static const unsigned char  sg_json_literal[256] = {
+    ['t'] = SG_JSON_TRUE - SG_JSON_NUMBER,
+    ['f'] = SG_JSON_FALSE - SG_JSON_NUMBER,
+    ['n'] = SG_JSON_NULL - SG_JSON_NUMBER
+};
 
 
 static void
 sg_json_scalar(sg_json_node_t *node, sg_u_char *p, size_t start, size_t end)
 {
-    switch (p[start]) {
-    case 't':
-        node->type = SG_JSON_TRUE;
-        break;
-    case 'f':
-        node->type = SG_JSON_FALSE;
-        break;
-    case 'n':
-        node->type = SG_JSON_NULL;
-        break;
-    default:
-        node->type = SG_JSON_NUMBER;
-        break;
-    }
+    node->type = (sg_json_type_t) (SG_JSON_NUMBER + sg_json_literal[p[start]]);
 
     node->offset = (uint32_t) start;
     node->str = (const char *) p + start;
-    node->len = end - start;
+    node->len = (uint32_t) (end - start);
 }
 
 
 /*
- * A string without escapes is used in place; others are decoded into one
- * buffer the size of the input, taken on the first escape: decoding never
- * lengthens a string, so all of them fit.
+ * A string without escapes is used in place; the others are decoded into
+ * one buffer sized by the validator.  No string after the last one with
+ * escapes (escaped: its end) is searched for a backslash.
  */
 
-static sg_code_t
-sg_json_string(sg_json_t *doc, sg_json_node_t *node, size_t start,
-    size_t end, char **buf, sg_alloc_t *a, sg_error_t *err)
+static void
+sg_json_string(sg_json_node_t *node, sg_u_char *p, size_t start, size_t end,
+    size_t escaped, char **buf)
 {
     size_t      n;
     sg_u_char  *s;
 
-    s = (sg_u_char *) doc->input + start;
+    s = p + start;
 
     node->type = SG_JSON_STRING;
     node->offset = (uint32_t) (start - 1);
     node->str = (const char *) s;
-    node->len = end - start;
+    node->len = (uint32_t) (end - start);
 
-    if (memchr(s, '\\', end - start) == NULL) {
-        return SG_OK;
-    }
-
-    if (*buf == NULL) {
-        *buf = sg_alloc(a, doc->input_len);
-        if (*buf == NULL) {
-            sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
-            return SG_ERR_NOMEM;
-        }
+    if (end >= escaped || memchr(s, '\\', end - start) == NULL) {
+        return;
     }
 
     n = sg_json_decode(s, end - start, (unsigned char *) *buf);
 
     node->str = *buf;
-    node->len = n;
+    node->len = (uint32_t) n;
     *buf += n;
-
-    return SG_OK;
 }
 
 
@@ -893,152 +1230,6 @@ sg_json_decode(sg_u_char *s, size_t len, unsigned char *out)
     }
 
     return (size_t) (o - out);
-}
-
-
-/*
- * Links each container's children in document order: walking backwards and
- * prepending needs no tail pointers.  Values in objects are not linked;
- * their member names are.
- */
-
-static void
-sg_json_link(sg_json_t *doc)
-{
-    uint32_t         k, p;
-    sg_json_node_t  *nodes;
-
-    nodes = doc->nodes;
-
-    for (k = doc->n - 1; k > 0; k--) {
-        p = nodes[k].parent;
-
-        if (nodes[p].type != SG_JSON_OBJECT && nodes[p].type != SG_JSON_ARRAY)
-        {
-            continue;
-        }
-
-        nodes[k].next = nodes[p].first;
-        nodes[p].first = k;
-        nodes[p].count++;
-    }
-}
-
-
-/*
- * RFC 8785 section 3.2.3: members sorted by their names' UTF-16 code units.
- * A stable merge sort keeps equal names in document order, so a duplicate
- * (RFC 7493 section 2.3) is the later of two neighbours; the earliest such
- * in the document is reported.
- */
-
-static sg_code_t
-sg_json_sort_objects(sg_json_t *doc, uint32_t *idx, uint32_t *tmp,
-    sg_error_t *err)
-{
-    uint32_t         k, j, m, c, dup;
-    sg_json_node_t  *nodes;
-
-    nodes = doc->nodes;
-    dup = UINT32_MAX;
-
-    for (k = 0; k < doc->n; k++) {
-        if (nodes[k].type != SG_JSON_OBJECT || nodes[k].count < 2) {
-            continue;
-        }
-
-        m = 0;
-        for (c = nodes[k].first; c != SG_JSON_NONE; c = nodes[c].next) {
-            idx[m++] = c;
-        }
-
-        sg_json_msort(nodes, idx, tmp, m);
-
-        nodes[k].first = idx[0];
-
-        for (j = 1; j < m; j++) {
-            nodes[idx[j - 1]].next = idx[j];
-
-            if (sg_json_name_cmp(&nodes[idx[j - 1]], &nodes[idx[j]]) == 0
-                && nodes[idx[j]].offset < dup)
-            {
-                dup = nodes[idx[j]].offset;
-            }
-        }
-
-        nodes[idx[m - 1]].next = SG_JSON_NONE;
-    }
-
-    if (dup != UINT32_MAX) {
-        return sg_json_fail(err, dup, "duplicate member name");
-    }
-
-    return SG_OK;
-}
-
-
-/* bottom-up merge sort: O(n log n) whatever the input, no recursion */
-
-static void
-sg_json_msort(const sg_json_node_t *nodes, uint32_t *idx, uint32_t *tmp,
-    uint32_t m)
-{
-    uint32_t   w, lo, mid, hi, i, j, k, v;
-    uint32_t  *src, *dst, *t;
-
-    /* insertion sort of runs of 8: fewer passes for the usual small object */
-    for (lo = 0; lo < m; lo += 8) {
-        hi = (m - lo < 8) ? m : lo + 8;
-
-        for (i = lo + 1; i < hi; i++) {
-            v = idx[i];
-
-            for (j = i; j > lo
-                 && sg_json_name_cmp(&nodes[idx[j - 1]], &nodes[v]) > 0; j--)
-            {
-                idx[j] = idx[j - 1];
-            }
-
-            idx[j] = v;
-        }
-    }
-
-    src = idx;
-    dst = tmp;
-
-    for (w = 8; w < m; w *= 2) {
-        for (lo = 0; lo < m; lo += 2 * w) {
-            mid = (m - lo < w) ? m : lo + w;
-            hi = (m - mid < w) ? m : mid + w;
-            i = lo;
-            j = mid;
-
-            for (k = lo; k < hi; k++) {
-                if (i < mid
-                    && (j == hi
-                        || sg_json_name_cmp(&nodes[src[i]], &nodes[src[j]])
-                           <= 0))
-                {
-                    dst[k] = src[i++];
-
-                } else {
-                    dst[k] = src[j++];
-                }
-            }
-        }
-
-        t = src;
-        src = dst;
-        dst = t;
-
-        if (w > UINT32_MAX / 4) {
-            break;
-        }
-    }
-
-    if (src != idx) {
-        memcpy(idx, src, m * sizeof(uint32_t));
-    }
 }
 
 
@@ -1190,12 +1381,19 @@ sg_json_put(char *buf, size_t size, size_t *pos, const char *s, size_t n)
 }
 
 
+/*
+ * Nodes have no parent links: the ancestors of node are found again by a
+ * preorder scan up to it, with the stack the build had.  Only an error
+ * pays for it.
+ */
+
 void
 sg_json_path(const sg_json_t *doc, uint32_t node, char *buf, size_t size)
 {
     char                   num[32];
     size_t                 pos, n;
-    uint32_t               chain[SG_JSON_MAX_DEPTH + 1], cur, p, k, i, nseg;
+    uint32_t               k, d, depth;
+    sg_json_level_t       *lvl, stack[SG_JSON_MAX_DEPTH];
     const sg_json_node_t  *nodes, *seg;
 
     if (buf == NULL || 0 == size) {
@@ -1209,41 +1407,64 @@ sg_json_path(const sg_json_t *doc, uint32_t node, char *buf, size_t size)
     }
 
     nodes = doc->nodes;
+    depth = 0;
 
-    /* up to the root: one segment per enclosing container */
-    nseg = 0;
-    cur = node;
-
-    while (cur != 0 && nseg < SG_JSON_MAX_DEPTH + 1) {
-        p = nodes[cur].parent;
-
-        if (p >= cur) {
-            break;
+    for (k = 0; k < node; k++) {
+        if (depth > 0) {
+            stack[depth - 1].left--;
         }
 
-        if (nodes[p].type == SG_JSON_OBJECT || nodes[p].type == SG_JSON_ARRAY) {
-            chain[nseg++] = cur;
+        if ((nodes[k].type == SG_JSON_OBJECT || nodes[k].type == SG_JSON_ARRAY)
+            && nodes[k].count > 0 && depth < SG_JSON_MAX_DEPTH)
+        {
+            lvl = &stack[depth++];
+            lvl->node = k;
+            lvl->left = (nodes[k].type == SG_JSON_OBJECT) ? 2 * nodes[k].count
+                                                          : nodes[k].count;
+            lvl->cur = 0;
+            continue;
         }
 
-        cur = p;
+        while (depth > 0 && stack[depth - 1].left == 0) {
+            depth--;
+        }
+    }
+
+    /* node is a child of the top: where in it? */
+
+    for (d = 0; d < depth; d++) {
+        lvl = &stack[d];
+        k = (d + 1 < depth) ? stack[d + 1].node : node;
+
+        if (nodes[lvl->node].type == SG_JSON_ARRAY) {
+            lvl->cur = nodes[lvl->node].first;
+            n = 0;
+
+            while (lvl->cur != k && lvl->cur != SG_JSON_NONE) {
+                lvl->cur = nodes[lvl->cur].next;
+                n++;
+            }
+
+            lvl->cur = (uint32_t) n;
+
+        } else {
+            /*
+             * a container on the way is a member's value, its name right
+             * before it; node itself may be a name: names are at even
+             * positions from the object's end
+             */
+            lvl->cur = (d + 1 < depth || (lvl->left & 1)) ? k - 1 : k;
+        }
     }
 
     pos = 0;
 
-    while (nseg > 0) {
-        cur = chain[--nseg];
-        seg = &nodes[cur];
-        p = seg->parent;
+    for (d = 0; d < depth; d++) {
+        lvl = &stack[d];
 
-        if (nodes[p].type == SG_JSON_ARRAY) {
-            i = 0;
-            for (k = nodes[p].first; k != cur && k != SG_JSON_NONE;
-                 k = nodes[k].next)
-            {
-                i++;
-            }
-
-            n = (size_t) snprintf(num, sizeof(num), "[%u]", (unsigned) i);
+        if (nodes[lvl->node].type == SG_JSON_ARRAY) {
+            n = (size_t) snprintf(num, sizeof(num), "[%u]",
+                                  (unsigned) lvl->cur);
             sg_json_put(buf, size, &pos, num, n);
             continue;
         }
@@ -1251,6 +1472,8 @@ sg_json_path(const sg_json_t *doc, uint32_t node, char *buf, size_t size)
         if (pos > 0) {
             sg_json_put(buf, size, &pos, ".", 1);
         }
+
+        seg = &nodes[lvl->cur];
 
         if (sg_json_is_ident(seg->str, seg->len)) {
             sg_json_put(buf, size, &pos, seg->str, seg->len);

@@ -37,19 +37,28 @@ typedef enum {
  * member names (type SG_JSON_STRING); the value of the name at index i is
  * the node at i + 1.  first/next link an object's names in RFC 8785 order
  * (sorted by UTF-16 code units), and an array's elements in order.
+ *
+ * 24 bytes, jsmn's token included (see sg_json_build), so a request costs
+ * about 3 x its body: a container has no text and a string, number or
+ * literal no children, so they share the first eight bytes (read str only
+ * after checking the type, count and first only on objects and arrays).
+ * There is no parent link: only an error needs one, and sg_json_path()
+ * finds the ancestors again by a scan.
  */
 typedef struct {
-    sg_json_type_t   type;
+    union {
+        const char  *str;       /* string, name: decoded UTF-8 (may point
+                                   into the input); number: its raw text */
+        struct {
+            uint32_t     count;     /* object: members; array: elements */
+            uint32_t     first;
+        };
+    };
+    uint32_t         len;       /* of str */
     uint32_t         offset;    /* first byte in the input (the '"' of a
                                    string) */
-    uint32_t         parent;    /* index of the container; for a value in
-                                   an object: its member name */
-    uint32_t         count;     /* object: members; array: elements */
-    uint32_t         first;
     uint32_t         next;
-    const char      *str;       /* string, name: decoded UTF-8 (may point
-                                   into the input); number: its raw text */
-    size_t           len;
+    sg_json_type_t   type;
 } sg_json_node_t;
 
 
@@ -58,6 +67,8 @@ typedef struct {
     uint32_t         n;
     const char      *input;
     size_t           input_len;
+    size_t           jcs_max;   /* no RFC 8785 form of the document is
+                                   longer: sg_jcs_write writes in one pass */
 } sg_json_t;
 
 
