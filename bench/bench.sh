@@ -104,18 +104,7 @@ gw_conf() {
     fi
     cat <<EOF
 worker_processes 1;
-pid $BENCH_TMP/gw/nginx.pid;
-error_log $BENCH_TMP/gw/error.log notice;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $BENCH_TMP/gw/body_temp;
-    proxy_temp_path $BENCH_TMP/gw/proxy_temp;
-    fastcgi_temp_path $BENCH_TMP/gw/fastcgi_temp;
-    uwsgi_temp_path $BENCH_TMP/gw/uwsgi_temp;
-    scgi_temp_path $BENCH_TMP/gw/scgi_temp;
-    client_max_body_size 1m;
-    client_body_buffer_size 128k;
+$(conf_head gw notice)
     keepalive_requests 1000000;
 
     upstream up {

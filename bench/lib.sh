@@ -156,6 +156,26 @@ rss_kb() {
     echo "$sum"
 }
 
+# The start of an nginx.conf for the instance in $BENCH_TMP/$1 (gw or up):
+# pid, error log, temp paths and body buffers; the http block stays open.
+conf_head() {
+    local dir=$BENCH_TMP/$1 level=$2
+    cat <<EOF
+pid $dir/nginx.pid;
+error_log $dir/error.log $level;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body_temp;
+    proxy_temp_path $dir/proxy_temp;
+    fastcgi_temp_path $dir/fastcgi_temp;
+    uwsgi_temp_path $dir/uwsgi_temp;
+    scgi_temp_path $dir/scgi_temp;
+    client_max_body_size 1m;
+    client_body_buffer_size 128k;
+EOF
+}
+
 # the upstream (a second nginx, no module): logs every request that carries
 # X-PARTNER-SIGN (project, signature, the exact body received) and answers
 # {"status":"ok"}.  $request_body is filled because proxy_pass reads the body
@@ -165,18 +185,7 @@ upstream_conf() {
     local port=$1 inner=$2 log=$3
     cat <<EOF
 worker_processes 1;
-pid $BENCH_TMP/up/nginx.pid;
-error_log $BENCH_TMP/up/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $BENCH_TMP/up/body_temp;
-    proxy_temp_path $BENCH_TMP/up/proxy_temp;
-    fastcgi_temp_path $BENCH_TMP/up/fastcgi_temp;
-    uwsgi_temp_path $BENCH_TMP/up/uwsgi_temp;
-    scgi_temp_path $BENCH_TMP/up/scgi_temp;
-    client_max_body_size 1m;
-    client_body_buffer_size 128k;
+$(conf_head up warn)
     client_body_in_single_buffer on;
     keepalive_requests 1000000;
 

@@ -104,18 +104,7 @@ cat >"$BENCH_TMP/gw/nginx.conf" <<EOF
 load_module $BENCH_TMP/module.so;
 worker_processes 1;
 $POOL_MAIN
-pid $BENCH_TMP/gw/nginx.pid;
-error_log $BENCH_TMP/gw/error.log notice;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $BENCH_TMP/gw/body_temp;
-    proxy_temp_path $BENCH_TMP/gw/proxy_temp;
-    fastcgi_temp_path $BENCH_TMP/gw/fastcgi_temp;
-    uwsgi_temp_path $BENCH_TMP/gw/uwsgi_temp;
-    scgi_temp_path $BENCH_TMP/gw/scgi_temp;
-    client_max_body_size 1m;
-    client_body_buffer_size 128k;
+$(conf_head gw notice)
 
     upstream up {
         server 127.0.0.1:$UP_PORT;
