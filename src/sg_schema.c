@@ -38,9 +38,25 @@ static sg_code_t sg_schema_fail(sg_schema_ctx_t *ctx, uint32_t obj,
     const char *name, uint32_t node, const char *reason);
 
 
+typedef sg_code_t (*sg_schema_object_pt)(sg_schema_ctx_t *ctx, uint32_t obj);
+
+typedef struct {
+    const char           *name;
+    sg_schema_object_pt   check;
+} sg_schema_object_t;
+
+
 static const sg_schema_name_t  sg_schema_names[] = {
     { "session/start/payout", SG_SCHEMA_PAYOUT },
     { "object", SG_SCHEMA_OBJECT }
+};
+
+
+static const sg_schema_object_t  sg_payout_objects[] = {
+    { "amount_details", sg_schema_amount_details },
+    { "payment_method", sg_schema_payment_method },
+    { "participant_details", sg_schema_participants },
+    { "customer", sg_schema_customer }
 };
 
 
@@ -153,52 +169,21 @@ sg_schema_payout(sg_schema_ctx_t *ctx)
                               "must be a non-empty string");
     }
 
-    rc = sg_schema_expect(ctx, 0, "amount_details", SG_JSON_OBJECT, 0,
-                          &value);
-    if (rc != SG_OK) {
-        return rc;
-    }
+    /* the optional objects, each with its own rules, in this order */
 
-    if (value != SG_JSON_NONE) {
-        rc = sg_schema_amount_details(ctx, value);
+    for (i = 0; i < sizeof(sg_payout_objects) / sizeof(sg_payout_objects[0]);
+         i++)
+    {
+        rc = sg_schema_expect(ctx, 0, sg_payout_objects[i].name,
+                              SG_JSON_OBJECT, 0, &value);
+
+        if (rc == SG_OK && value != SG_JSON_NONE) {
+            rc = sg_payout_objects[i].check(ctx, value);
+        }
+
         if (rc != SG_OK) {
             return rc;
         }
-    }
-
-    rc = sg_schema_expect(ctx, 0, "payment_method", SG_JSON_OBJECT, 0,
-                          &value);
-    if (rc != SG_OK) {
-        return rc;
-    }
-
-    if (value != SG_JSON_NONE) {
-        rc = sg_schema_payment_method(ctx, value);
-        if (rc != SG_OK) {
-            return rc;
-        }
-    }
-
-    rc = sg_schema_expect(ctx, 0, "participant_details", SG_JSON_OBJECT, 0,
-                          &value);
-    if (rc != SG_OK) {
-        return rc;
-    }
-
-    if (value != SG_JSON_NONE) {
-        rc = sg_schema_participants(ctx, value);
-        if (rc != SG_OK) {
-            return rc;
-        }
-    }
-
-    rc = sg_schema_expect(ctx, 0, "customer", SG_JSON_OBJECT, 0, &value);
-    if (rc != SG_OK) {
-        return rc;
-    }
-
-    if (value != SG_JSON_NONE) {
-        return sg_schema_customer(ctx, value);
     }
 
     return SG_OK;
