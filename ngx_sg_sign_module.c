@@ -77,14 +77,15 @@ typedef struct {
     ngx_int_t                   rc;          /* returned on re-entry */
     ngx_http_sg_sign_outcome_e  outcome;     /* for $sg_sign_status */
     ngx_http_sg_sign_outcome_e  error;       /* the error response, if any */
-    ngx_str_t                   description;
+    u_char                     *description; /* ours, NUL-terminated */
     off_t                       received;
     ngx_str_t                   body;        /* canonical, as sent */
     ngx_str_t                   session_id;
     ngx_str_t                   signature;
-    sg_signer_t                *signer;     /* the key that signed */
+    sg_signer_t                *signer;      /* the key that signed */
+    ngx_str_t                   error_json;  /* the error body to send */
     unsigned                    signed_ok:1;
-    unsigned                    error_sent:1;
+    unsigned                    error_done:1;
 } ngx_http_sg_sign_ctx_t;
 
 
@@ -133,12 +134,12 @@ static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx, ngx_http_sg_sign_outcome_e outcome,
     const char *description);
 static ngx_int_t ngx_http_sg_sign_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_sign_nginx_error(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx);
+static ngx_http_sg_sign_outcome_e ngx_http_sg_sign_nginx_error(
+    ngx_uint_t status);
 static ngx_int_t ngx_http_sg_sign_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_sg_sign_error_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx, ngx_str_t *json);
+    ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_sg_sign_add_variables(ngx_conf_t *cf);
@@ -717,7 +718,7 @@ ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_str_t *body)
         size += ngx_buf_size(cl->buf);
     }
 
-    body->data = ngx_pnalloc(r->pool, size + 1);
+    body->data = ngx_pnalloc(r->pool, size);
     if (body->data == NULL) {
         return NGX_ERROR;
     }
@@ -1033,13 +1034,14 @@ ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
 
     len = ngx_strlen(description);
 
-    ctx->description.data = ngx_pnalloc(r->pool, len);
-    if (ctx->description.data == NULL) {
+    /* a NUL-terminated copy: the core's sg_error_json() takes C strings */
+
+    ctx->description = ngx_pnalloc(r->pool, len + 1);
+    if (ctx->description == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ctx->description.data, description, len);
-    ctx->description.len = len;
+    ngx_memcpy(ctx->description, description, len + 1);
 
     ctx->outcome = outcome;
     ctx->error = outcome;
@@ -1059,8 +1061,8 @@ ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
 static ngx_int_t
 ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t                     json;
     ngx_table_elt_t              *h;
+    ngx_http_sg_sign_outcome_e    error;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
@@ -1076,21 +1078,26 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
-    if (ctx == NULL) {
-        /* e.g. client_max_body_size refused it before the handler ran */
+    if (ctx == NULL || ctx->error == NGX_HTTP_SG_SIGN_PENDING) {
+        error = ngx_http_sg_sign_nginx_error(r->headers_out.status);
 
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
-    }
-
-    if (ctx->error == NGX_HTTP_SG_SIGN_PENDING) {
-        if (ngx_http_sg_sign_nginx_error(r, ctx) != NGX_OK) {
+        if (error == NGX_HTTP_SG_SIGN_PENDING) {
             return ngx_http_next_header_filter(r);
         }
+
+        if (ctx == NULL) {
+            /* e.g. client_max_body_size refused it before the handler ran */
+
+            ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
+            if (ctx == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
+        }
+
+        ctx->error = error;
+        ctx->description = NULL;
     }
 
     if (r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->error].status)
@@ -1098,7 +1105,7 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_sg_sign_error_body(r, ctx, &json) != NGX_OK) {
+    if (ngx_http_sg_sign_error_body(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1107,7 +1114,7 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.charset.len = 0;
 
-    r->headers_out.content_length_n = json.len;
+    r->headers_out.content_length_n = ctx->error_json.len;
 
     if (r->headers_out.content_length) {
         r->headers_out.content_length->hash = 0;
@@ -1127,17 +1134,14 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         ngx_str_set(&h->value, "POST");
     }
 
-    ctx->error_sent = 1;
-
     return ngx_http_next_header_filter(r);
 }
 
 
 /* the errors nginx itself makes that callers get in the provider's shape */
 
-static ngx_int_t
-ngx_http_sg_sign_nginx_error(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx)
+static ngx_http_sg_sign_outcome_e
+ngx_http_sg_sign_nginx_error(ngx_uint_t status)
 {
     ngx_uint_t  i;
 
@@ -1147,18 +1151,13 @@ ngx_http_sg_sign_nginx_error(ngx_http_request_t *r,
          i++)
     {
         if (ngx_http_sg_sign_outcomes[i].description != NULL
-            && ngx_http_sg_sign_outcomes[i].status == r->headers_out.status)
+            && ngx_http_sg_sign_outcomes[i].status == status)
         {
-            ctx->error = i;
-            ctx->description.data =
-                          (u_char *) ngx_http_sg_sign_outcomes[i].description;
-            ctx->description.len = ngx_strlen(ctx->description.data);
-
-            return NGX_OK;
+            return i;
         }
     }
 
-    return NGX_DECLINED;
+    return NGX_HTTP_SG_SIGN_PENDING;
 }
 
 
@@ -1166,34 +1165,29 @@ static ngx_int_t
 ngx_http_sg_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t               *b;
-    ngx_str_t                json;
     ngx_chain_t              out;
     ngx_http_sg_sign_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
-    if (ctx == NULL || !ctx->error_sent) {
+    if (ctx == NULL || ctx->error_json.data == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->description.len == 0) {
+    if (ctx->error_done) {
         /* the error body went out already: swallow nginx's page */
         return NGX_OK;
     }
 
-    if (ngx_http_sg_sign_error_body(r, ctx, &json) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_null(&ctx->description);
+    ctx->error_done = 1;
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    b->pos = json.data;
-    b->last = json.data + json.len;
+    b->pos = ctx->error_json.data;
+    b->last = b->pos + ctx->error_json.len;
     b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
@@ -1205,34 +1199,32 @@ ngx_http_sg_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/* the provider's error JSON for ctx->error, into ctx->error_json */
+
 static ngx_int_t
 ngx_http_sg_sign_error_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx, ngx_str_t *json)
+    ngx_http_sg_sign_ctx_t *ctx)
 {
-    size_t     len;
-    u_char    *desc;
-    ngx_str_t *code;
+    size_t       len;
+    const char  *code, *desc;
 
-    code = &ngx_http_sg_sign_outcomes[ctx->error].code;
+    code = (const char *) ngx_http_sg_sign_outcomes[ctx->error].code.data;
 
-    desc = ngx_pnalloc(r->pool, ctx->description.len + 1);
-    if (desc == NULL) {
+    /* ours (NUL-terminated by ngx_http_sg_sign_refuse), or nginx's */
+    desc = ctx->description
+           ? (const char *) ctx->description
+           : ngx_http_sg_sign_outcomes[ctx->error].description;
+
+    len = sg_error_json(code, desc, NULL, 0);
+
+    ctx->error_json.data = ngx_pnalloc(r->pool, len + 1);
+    if (ctx->error_json.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(desc, ctx->description.data, ctx->description.len);
-    desc[ctx->description.len] = '\0';
-
-    len = sg_error_json((const char *) code->data, (const char *) desc,
-                        NULL, 0);
-
-    json->data = ngx_pnalloc(r->pool, len + 1);
-    if (json->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    json->len = sg_error_json((const char *) code->data, (const char *) desc,
-                              (char *) json->data, len + 1);
+    ctx->error_json.len = sg_error_json(code, desc,
+                                        (char *) ctx->error_json.data,
+                                        len + 1);
 
     return NGX_OK;
 }

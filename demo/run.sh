@@ -65,25 +65,29 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# waits up to 5 s for a started process to write its pid file
+wait_started() {
+    local pid=$1 pid_file=$2 what=$3
+    for _ in $(seq 1 100); do
+        [ -s "$pid_file" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "demo: $what did not start" >&2
+    exit 1
+}
+
 rm -f "$run/provider.pid"
 perl "$root/t/lib/mock_provider.pl" --listen 127.0.0.1:8081 \
     --public-key "$keys/partner.pub" --pid-file "$run/provider.pid" &
 mock_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$run/provider.pid" ] && break
-    kill -0 "$mock_pid" 2>/dev/null || { echo "demo: the mock provider" \
-        "did not start (is 127.0.0.1:8081 free?)" >&2; exit 1; }
-    sleep 0.05
-done
+wait_started "$mock_pid" "$run/provider.pid" \
+    "the mock provider (is 127.0.0.1:8081 free?)"
 
 "$nginx" $nginx_args &
 nginx_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$run/nginx.pid" ] && break
-    kill -0 "$nginx_pid" 2>/dev/null || { echo "demo: nginx did not start;" \
-        "see $run/logs/error.log (is 127.0.0.1:8080 free?)" >&2; exit 1; }
-    sleep 0.05
-done
+wait_started "$nginx_pid" "$run/nginx.pid" \
+    "nginx (see $run/logs/error.log; is 127.0.0.1:8080 free?)"
 
 fpr=$(openssl pkey -in "$keys/partner.key" -pubout -outform DER | sha256sum)
 cat <<MSG

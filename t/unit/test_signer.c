@@ -216,21 +216,29 @@ tpath(const char *name)
 }
 
 
+/* the shell line that runs fmt in the temporary directory, then redirect */
+static void
+command(char *line, size_t size, const char *redirect, const char *fmt,
+    va_list args)
+{
+    char  cmd[2048];
+
+    vsnprintf(cmd, sizeof(cmd), fmt, args);
+    snprintf(line, size, "cd '%s' && { %s ; } %s", tmp_dir, cmd, redirect);
+}
+
+
 /* runs a shell command in the temporary directory; 1 if it exited 0 */
 static int
 run(const char *fmt, ...)
 {
     int      rc;
-    char     cmd[2048];
     char     line[2200];
     va_list  args;
 
     va_start(args, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, args);
+    command(line, sizeof(line), ">/dev/null 2>&1", fmt, args);
     va_end(args);
-
-    snprintf(line, sizeof(line), "cd '%s' && { %s ; } >/dev/null 2>&1",
-             tmp_dir, cmd);
 
     rc = system(line);
 
@@ -243,16 +251,12 @@ static int
 capture(char *out, size_t size, const char *fmt, ...)
 {
     FILE    *fp;
-    char     cmd[2048];
     char     line[2200];
     va_list  args;
 
     va_start(args, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, args);
+    command(line, sizeof(line), "2>/dev/null", fmt, args);
     va_end(args);
-
-    snprintf(line, sizeof(line), "cd '%s' && { %s ; } 2>/dev/null",
-             tmp_dir, cmd);
 
     out[0] = '\0';
 
