@@ -13,10 +13,19 @@
 #include "sg_schema.h"
 
 
+/*
+ * session_id may end up in headers and logs through $sg_sign_session_id:
+ * it is kept short and free of control characters whatever the schema.
+ */
+#define SG_BODY_SESSION_ID_MAX  128
+
+
 typedef struct {
     char        *data;          /* the canonical body to sign and send */
     size_t       len;
-    const char  *session_id;    /* decoded session_id, or NULL */
+    const char  *session_id;    /* decoded session_id, or NULL; at most
+                                   SG_BODY_SESSION_ID_MAX bytes, no control
+                                   character */
     size_t       session_id_len;
 } sg_body_t;
 

@@ -19,6 +19,11 @@ typedef struct {
 
 
 #define CARD  "\"payment_method\":{\"type\":\"card\",\"card\":"
+/* 128 bytes, and 64 two-byte characters (128 bytes once decoded) */
+#define S16   "ssssssssssssssss"
+#define S128  S16 S16 S16 S16 S16 S16 S16 S16
+#define E8    "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+#define E64   E8 E8 E8 E8 E8 E8 E8 E8
 #define OK_AMOUNT  "\"amount_details\":{\"amount\":10000,\"currency\":\"usd\"}"
 
 
@@ -273,6 +278,45 @@ static const schema_case_t  cases[] = {
 
     { "the object schema still refuses invalid JSON", SG_SCHEMA_OBJECT,
       "{\"a\":1,}", SG_ERR_INVALID_JSON, NULL },
+
+    /* session_id, whatever the schema: it may reach headers and logs */
+
+    { "CR/LF in session_id is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"s1\\r\\nX-PARTNER-SUBMERCHANT: evil\"}",
+      SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "NUL in session_id is refused", SG_SCHEMA_OBJECT,
+      "{\"session_id\":\"s\\u0000\"}", SG_ERR_INVALID_REQUEST,
+      "session_id" },
+
+    { "TAB in session_id is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"s\\t1\"}", SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "U+001F in session_id is refused", SG_SCHEMA_OBJECT,
+      "{\"session_id\":\"\\u001f\"}", SG_ERR_INVALID_REQUEST,
+      "session_id" },
+
+    { "DEL in session_id is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"s\\u007f\"}", SG_ERR_INVALID_REQUEST,
+      "session_id" },
+
+    { "a session_id of 128 bytes is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"" S128 "\"}", SG_OK,
+      "{\"session_id\":\"" S128 "\"}" },
+
+    { "a session_id of 129 bytes is refused", SG_SCHEMA_OBJECT,
+      "{\"session_id\":\"" S128 "s\"}", SG_ERR_INVALID_REQUEST,
+      "session_id" },
+
+    { "a session_id of 64 two-byte characters is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"" E64 "\"}", SG_OK, NULL },
+
+    { "a session_id of 65 two-byte characters is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"" E64 "\\u00e9\"}",
+      SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "a non-string session_id in the object schema is not checked",
+      SG_SCHEMA_OBJECT, "{\"session_id\":1}", SG_OK, "{\"session_id\":1}" },
 };
 
 
