@@ -26,6 +26,7 @@ DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+GLUE       := $(wildcard ngx_sg_sign_*.[ch])
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
@@ -60,7 +61,7 @@ $(NGX_BUILD)/Makefile: config
 	        --with-cc-opt='-g -O2 -fPIC -Wall -Wextra -Werror' \
 	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log
 
-$(MODULE): $(NGX_BUILD)/Makefile ngx_sg_sign_module.c $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): $(NGX_BUILD)/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
 

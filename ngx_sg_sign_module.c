@@ -3,12 +3,14 @@
  * ngx_http_sg_sign_module: a signing gateway for the Smart Glocal API.
  * Reads an unsigned JSON body, validates and canonicalizes it (src/), signs
  * it with a key the master loaded, and hands the request to proxy_pass.
+ *
+ * The gateway owns the provider's auth headers, the body and its framing
+ * of every request that enters an sg_sign location, from the rewrite phase
+ * on, and on every path out: refusal, error_page, subrequests, failures.
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
+#include "ngx_sg_sign_module.h"
 
 #include "sg_body.h"
 #include "sg_error.h"
@@ -22,6 +24,7 @@ typedef enum {
     NGX_HTTP_SG_SIGN_SIGNED,
     NGX_HTTP_SG_SIGN_INVALID_JSON,
     NGX_HTTP_SG_SIGN_INVALID_REQUEST,
+    NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
     NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
     NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
     NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
@@ -34,7 +37,8 @@ typedef enum {
 typedef struct {
     ngx_uint_t                  status;
     ngx_str_t                   code;
-    char                       *description;   /* when nginx made the error */
+    char                       *description;   /* the default one */
+    unsigned                    nginx:1;       /* nginx can make it too */
 } ngx_http_sg_sign_outcome_t;
 
 
@@ -73,17 +77,27 @@ typedef struct {
 } ngx_http_sg_sign_loc_conf_t;
 
 
+/*
+ * One per visit of an sg_sign location (internal redirects clear r->ctx).
+ * It is also the data of a pool cleanup, found again by its handler: that
+ * a request ever entered an sg_sign location outlives the redirect.
+ */
 typedef struct {
     ngx_int_t                   rc;          /* returned on re-entry */
     ngx_http_sg_sign_outcome_e  outcome;     /* for $sg_sign_status */
     ngx_http_sg_sign_outcome_e  error;       /* the error response, if any */
-    u_char                     *description; /* ours, NUL-terminated */
+    const char                 *description; /* of the error */
     off_t                       received;
     ngx_str_t                   body;        /* canonical, as sent */
     ngx_str_t                   session_id;
     ngx_str_t                   signature;
     sg_signer_t                *signer;      /* the key that signed */
     ngx_str_t                   error_json;  /* the error body to send */
+    ngx_buf_t                   error_buf;   /* sends it, allocation-free */
+#if (NGX_SG_SIGN_FAULTS)
+    ngx_msec_t                  sign_delay;
+#endif
+    unsigned                    started:1;   /* the precontent phase ran */
     unsigned                    signed_ok:1;
     unsigned                    error_done:1;
 } ngx_http_sg_sign_ctx_t;
@@ -99,6 +113,12 @@ typedef struct {
 #endif
 
 
+static ngx_int_t ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r);
+static ngx_http_sg_sign_ctx_t *ngx_http_sg_sign_create_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_sg_sign_ctx_cleanup(void *data);
+static ngx_http_sg_sign_ctx_t *ngx_http_sg_sign_last_ctx(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_check_request(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
@@ -107,8 +127,11 @@ static ngx_int_t ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r,
 static void ngx_http_sg_sign_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_process(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
+    ngx_pool_t *pool);
 static ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
+    ngx_pool_t *pool, ngx_str_t *body);
 static void *ngx_http_sg_sign_palloc(void *pool, size_t size);
 static void ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx,
     ngx_uint_t encoding);
@@ -119,20 +142,15 @@ static ngx_int_t ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static void ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev);
+static void ngx_http_sg_sign_signed_handler(ngx_http_request_t *r);
 #endif
-static ngx_int_t ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx);
-static ngx_int_t ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature);
-static void ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r,
-    ngx_str_t *names, ngx_uint_t n);
-static ngx_uint_t ngx_http_sg_sign_header_is(ngx_table_elt_t *h,
-    ngx_str_t *names, ngx_uint_t n);
-static ngx_table_elt_t *ngx_http_sg_sign_add_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_http_sg_sign_install(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx, ngx_http_sg_sign_outcome_e outcome,
     const char *description);
+static ngx_int_t ngx_http_sg_sign_fail(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx, const char *what);
 static ngx_int_t ngx_http_sg_sign_header_filter(ngx_http_request_t *r);
 static ngx_http_sg_sign_outcome_e ngx_http_sg_sign_nginx_error(
     ngx_uint_t status);
@@ -159,6 +177,11 @@ static char *ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd,
 #if (NGX_THREADS)
 static char *ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+#endif
+#if (NGX_SG_SIGN_FAULTS)
+static void ngx_http_sg_sign_fault_arm(ngx_http_request_t *r,
+    ngx_msec_t *sign_delay);
+static void ngx_http_sg_sign_fault_disarm(void);
 #endif
 static ngx_int_t ngx_http_sg_sign_init(ngx_conf_t *cf);
 
@@ -272,34 +295,79 @@ ngx_module_t  ngx_http_sg_sign_module = {
 };
 
 
+/* the outcome table; README "Outcomes" is the same table */
+
 static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
-    { 0, ngx_null_string, NULL },
-    { 0, ngx_string("signed"), NULL },
-    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_json"), NULL },
-    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request"), NULL },
-    { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed"), NULL },
+    { 0, ngx_null_string, NULL, 0 },
+    { 0, ngx_string("signed"), NULL, 0 },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_json"), NULL, 0 },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request"), NULL, 0 },
+    { NGX_HTTP_FORBIDDEN, ngx_string("subrequest_refused"),
+      "a subrequest is never signed", 0 },
+    { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed"),
+      "the method must be POST", 0 },
     { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, ngx_string("body_too_large"),
-      "the request body is too large" },
+      "the request body is too large", 1 },
     { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, ngx_string("unsupported_media_type"),
-      NULL },
-    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("signing_failed"), NULL },
+      "the Content-Type must be application/json", 0 },
+    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("signing_failed"),
+      "the request could not be signed", 1 },
     { NGX_HTTP_BAD_GATEWAY, ngx_string("upstream_unavailable"),
-      "the provider could not be reached" },
+      "the provider could not be reached", 1 },
     { NGX_HTTP_GATEWAY_TIME_OUT, ngx_string("upstream_timeout"),
-      "the provider did not answer in time" }
+      "the provider did not answer in time", 1 }
+};
+
+
+/* signing_failed needs no allocation: it is what a failed one becomes */
+static u_char  ngx_http_sg_sign_failed_json[160];
+static size_t  ngx_http_sg_sign_failed_json_len;
+
+
+/*
+ * The provider's auth headers: a caller never chooses them, and any copy
+ * is removed in the rewrite phase of an sg_sign location.
+ */
+static ngx_str_t  ngx_http_sg_sign_auth_headers[] = {
+    ngx_string("x-partner-project"),
+    ngx_string("x-partner-sign"),
+    ngx_string("x-partner-submerchant")
 };
 
 
 /*
- * The provider's auth headers, which a caller never chooses, and the
- * framing of the body the gateway replaces.
+ * What the signed request carries from the gateway only: the auth headers
+ * again (after an internal redirect our own previous ones), the framing of
+ * the body, and digests that would describe the caller's bytes.
  */
-static ngx_str_t  ngx_http_sg_sign_unwanted_headers[] = {
+static ngx_str_t  ngx_http_sg_sign_signed_headers[] = {
     ngx_string("x-partner-project"),
     ngx_string("x-partner-sign"),
     ngx_string("x-partner-submerchant"),
-    ngx_string("transfer-encoding")
+    ngx_string("content-type"),
+    ngx_string("content-length"),
+    ngx_string("content-encoding"),
+    ngx_string("transfer-encoding"),
+    ngx_string("digest"),
+    ngx_string("content-digest"),
+    ngx_string("repr-digest"),
+    ngx_string("content-md5")
 };
+
+
+#define NGX_HTTP_SG_SIGN_PUSHED  5     /* the most headers install() adds */
+
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_project =
+    { ngx_string("X-PARTNER-PROJECT"), ngx_string("x-partner-project") };
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_sign =
+    { ngx_string("X-PARTNER-SIGN"), ngx_string("x-partner-sign") };
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_submerchant =
+    { ngx_string("X-PARTNER-SUBMERCHANT"),
+      ngx_string("x-partner-submerchant") };
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_content_type =
+    { ngx_string("Content-Type"), ngx_string("content-type") };
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_content_length =
+    { ngx_string("Content-Length"), ngx_string("content-length") };
 
 
 static ngx_http_variable_t  ngx_http_sg_sign_vars[] = {
@@ -325,16 +393,19 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
 
 
+/*
+ * The rewrite phase of an sg_sign location: the first phase that knows
+ * the location, before access control, refusals or error_page can send
+ * the request anywhere.  Subrequests are refused here: they skip the
+ * access phase, share the main request's headers and body, and may carry
+ * bodies of their own.
+ */
+
 static ngx_int_t
-ngx_http_sg_sign_handler(ngx_http_request_t *r)
+ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    if (r != r->main) {
-        return NGX_DECLINED;
-    }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
 
@@ -344,21 +415,142 @@ ngx_http_sg_sign_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
-    if (ctx) {
+    if (ctx == NULL) {
+        ctx = ngx_http_sg_sign_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (r != r->main) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "sg_sign: subrequest to \"%V\" refused", &r->uri);
+
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
+                                       NULL);
+    }
+
+    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_auth_headers,
+                                  sizeof(ngx_http_sg_sign_auth_headers)
+                                  / sizeof(ngx_str_t), 0)
+        != NGX_OK)
+    {
+        return ngx_http_sg_sign_fail(r, ctx, "removing caller headers");
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_http_sg_sign_ctx_t *
+ngx_http_sg_sign_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_sg_sign_ctx_t  *ctx;
+#if (NGX_SG_SIGN_FAULTS)
+    ngx_msec_t               sign_delay;
+
+    sign_delay = 0;
+
+    if (r == r->main) {
+        ngx_http_sg_sign_fault_arm(r, &sign_delay);
+    }
+#endif
+
+    if (r != r->main) {
+        /* the pool is the main request's: a subrequest leaves no mark */
+        ctx = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
+                                          sizeof(ngx_http_sg_sign_ctx_t)));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+    } else {
+        cln = ngx_http_sg_sign_alloc(ngx_pool_cleanup_add(r->pool,
+                                          sizeof(ngx_http_sg_sign_ctx_t)));
+        if (cln == NULL) {
+            return NULL;
+        }
+
+        ctx = cln->data;
+        ngx_memzero(ctx, sizeof(ngx_http_sg_sign_ctx_t));
+
+        cln->handler = ngx_http_sg_sign_ctx_cleanup;
+    }
+
+#if (NGX_SG_SIGN_FAULTS)
+    ctx->sign_delay = sign_delay;
+#endif
+
+    ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_sg_sign_ctx_cleanup(void *data)
+{
+    /* nothing to free: the handler marks the ctx as ours */
+}
+
+
+/* the ctx of the last sg_sign location the request entered, or NULL */
+
+static ngx_http_sg_sign_ctx_t *
+ngx_http_sg_sign_last_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_sg_sign_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx || r != r->main) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_sg_sign_ctx_cleanup) {
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the precontent phase: read the body, as the mirror module does */
+
+static ngx_int_t
+ngx_http_sg_sign_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    if (!slcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+
+    if (ctx == NULL || r != r->main) {
+        /* the rewrite phase made the ctx and refused subrequests */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->started) {
         return ctx->rc;
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "sg_sign handler");
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
+    ctx->started = 1;
     ctx->rc = NGX_DONE;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
 
     rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
     if (rc != NGX_OK) {
@@ -383,42 +575,20 @@ static ngx_int_t
 ngx_http_sg_sign_check_request(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
 {
-    u_char     *p, *last;
-    ngx_str_t  *type;
+    const char  *why;
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
-                                       "the method must be POST");
+                                       NULL);
     }
 
-    if (r->headers_in.content_type) {
-        type = &r->headers_in.content_type->value;
+    why = ngx_http_sg_sign_check_framing(r);
 
-        /* the media type ends at ';' (parameters such as charset are fine)
-           and may be followed by optional whitespace, RFC 9110 8.3.1 */
-
-        last = ngx_strlchr(type->data, type->data + type->len, ';');
-        if (last == NULL) {
-            last = type->data + type->len;
-        }
-
-        while (last > type->data && (last[-1] == ' ' || last[-1] == '\t')) {
-            last--;
-        }
-
-        p = type->data;
-
-        if ((size_t) (last - p) != sizeof("application/json") - 1
-            || ngx_strncasecmp(p, (u_char *) "application/json",
-                               sizeof("application/json") - 1)
-               != 0)
-        {
-            return ngx_http_sg_sign_refuse(r, ctx,
-                                    NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
-                                    "the Content-Type must be "
-                                    "application/json");
-        }
+    if (why) {
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
+                                       why);
     }
 
     if (r->headers_in.content_length_n > (off_t) slcf->max_body_size) {
@@ -432,7 +602,10 @@ ngx_http_sg_sign_check_request(ngx_http_request_t *r,
 
 /*
  * Counts the body as nginx reads it, so a chunked body over the limit is
- * refused as soon as it crosses it, not after it has all been read.
+ * refused as soon as it crosses it, not after it has all been read.  And
+ * once a request has entered an sg_sign location, no other location may
+ * read its body (say, an error_page fallback that proxies): the caller's
+ * bytes leave only as the signed canonical body.
  */
 
 static ngx_int_t
@@ -442,13 +615,25 @@ ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    if (!slcf->enable) {
+        if (ngx_http_sg_sign_last_ctx(r) == NULL) {
+            return ngx_http_next_request_body_filter(r, in);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign: \"%V\" tried to read the body of a request "
+                      "that entered an sg_sign location; refused", &r->uri);
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
     if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_SIGN_PENDING) {
         return ngx_http_next_request_body_filter(r, in);
     }
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
 
     for (cl = in; cl; cl = cl->next) {
         ctx->received += ngx_buf_size(cl->buf);
@@ -480,7 +665,7 @@ ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
     rc = ngx_http_sg_sign_process(r, slcf, ctx);
 
     if (rc == NGX_AGAIN) {
-        /* signing in a thread: ngx_http_sg_sign_thread_event_handler goes on */
+        /* signing in a thread: ngx_http_sg_sign_signed_handler goes on */
         return;
     }
 
@@ -491,59 +676,43 @@ ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
 }
 
 
-/* CONTRACT steps 3 to 7 on a body read whole */
+/*
+ * CONTRACT steps 3 to 7 on a body read whole.  The parse tree and the
+ * canonical output are made in a pool of their own, freed before the
+ * request goes on: while the provider answers, the request holds the
+ * canonical body and its signature, not the work that made them.
+ */
 
 static ngx_int_t
 ngx_http_sg_sign_process(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
 {
-    u_char      desc[256];
-    ngx_str_t   input;
-    sg_body_t   body;
-    sg_code_t   code;
-    sg_alloc_t  alloc;
-    sg_error_t  err;
+    ngx_int_t    rc;
+    ngx_pool_t  *pool;
 
-    if (ngx_http_sg_sign_read_body(r, &input) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    pool = ngx_http_sg_sign_alloc(ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
+                                                  r->connection->log));
+    if (pool == NULL) {
+        return ngx_http_sg_sign_fail(r, ctx, "creating a pool");
     }
 
-    alloc.alloc = ngx_http_sg_sign_palloc;
-    alloc.data = r->pool;
+    rc = ngx_http_sg_sign_canonicalize(r, slcf, ctx, pool);
 
-    code = sg_body_canonicalize(slcf->schema, (const char *) input.data,
-                                input.len, &alloc, &body, &err);
+    ngx_destroy_pool(pool);
 
-    if (code == SG_ERR_NOMEM) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    if (code != SG_OK) {
-        sg_error_describe(&err, (char *) desc, sizeof(desc));
-
-        /* a client's mistake: info, as nginx logs "client sent invalid" */
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "sg_sign: refused body: %s", desc);
-
-        return ngx_http_sg_sign_refuse(r, ctx,
-                                       code == SG_ERR_INVALID_JSON
-                                       ? NGX_HTTP_SG_SIGN_INVALID_JSON
-                                       : NGX_HTTP_SG_SIGN_INVALID_REQUEST,
-                                       (const char *) desc);
-    }
-
-    ctx->body.data = (u_char *) body.data;
-    ctx->body.len = body.len;
-    ctx->session_id.data = (u_char *) body.session_id;
-    ctx->session_id.len = body.session_id_len;
     ctx->signer = slcf->signer;
 
     ctx->signature.len = sg_signer_signature_size(slcf->signer,
                                                   slcf->encoding);
 
-    ctx->signature.data = ngx_pnalloc(r->pool, ctx->signature.len);
+    ctx->signature.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
+                                                       ctx->signature.len));
     if (ctx->signature.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return ngx_http_sg_sign_fail(r, ctx, "allocating the signature");
     }
 
 #if (NGX_THREADS)
@@ -558,130 +727,78 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
 }
 
 
-/* in a worker thread too: touches nothing but ctx's own buffers */
-
-static void
-ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
-{
-    ctx->signed_ok = (sg_signer_sign(ctx->signer, encoding, ctx->body.data,
-                                     ctx->body.len,
-                                     (char *) ctx->signature.data,
-                                     &ctx->signature.len)
-                      == 0);
-}
-
-
-/* CONTRACT steps 6 and 7; fail closed: never an unsigned request */
-
-static ngx_int_t
-ngx_http_sg_sign_finish(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
-{
-    if (!ctx->signed_ok) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign: signing failed with key sha256:%s",
-                      sg_signer_fingerprint(ctx->signer));
-
-        ctx->signer = NULL;
-
-        return ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_SIGNING_FAILED,
-                                       "the request could not be signed");
-    }
-
-    if (ngx_http_sg_sign_replace_body(r, ctx) != NGX_OK
-        || ngx_http_sg_sign_set_headers(r, slcf, &ctx->signature) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->outcome = NGX_HTTP_SG_SIGN_SIGNED;
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "sg_sign: signed %uz bytes", ctx->body.len);
-
-    return NGX_DECLINED;
-}
-
-
-#if (NGX_THREADS)
-
 /*
- * An RSA signature costs a fraction of a millisecond of CPU: in a thread
- * pool it does not hold up the worker's other connections.
+ * The body through the core in pool; what outlives it (the canonical
+ * body, session_id, a refusal's description) is copied to r->pool.
+ * Returns NGX_OK, or the status of a refusal.
  */
 
 static ngx_int_t
-ngx_http_sg_sign_post_task(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
+    ngx_pool_t *pool)
 {
-    ngx_thread_task_t            *task;
-    ngx_http_sg_sign_task_ctx_t  *tctx;
+    size_t      len;
+    u_char      desc[256], *p;
+    ngx_str_t   input;
+    sg_body_t   body;
+    sg_code_t   code;
+    sg_alloc_t  alloc;
+    sg_error_t  err;
 
-    task = ngx_thread_task_alloc(r->pool,
-                                 sizeof(ngx_http_sg_sign_task_ctx_t));
-    if (task == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_sg_sign_read_body(r, pool, &input) != NGX_OK) {
+        return ngx_http_sg_sign_fail(r, ctx, "reading the body");
     }
 
-    tctx = task->ctx;
-    tctx->ctx = ctx;
-    tctx->encoding = slcf->encoding;
+    alloc.alloc = ngx_http_sg_sign_palloc;
+    alloc.data = pool;
 
-    task->handler = ngx_http_sg_sign_thread_handler;
-    task->event.handler = ngx_http_sg_sign_thread_event_handler;
-    task->event.data = r;
+    code = sg_body_canonicalize(slcf->schema, (const char *) input.data,
+                                input.len, &alloc, &body, &err);
 
-    if (ngx_thread_task_post(slcf->thread_pool, task) != NGX_OK) {
-        ctx->signed_ok = 0;
-        return ngx_http_sg_sign_finish(r, slcf, ctx);
+    if (code == SG_ERR_NOMEM) {
+        return ngx_http_sg_sign_fail(r, ctx, "canonicalizing");
     }
 
-    /* as nginx's own thread tasks do: the request waits, and lives */
-    r->main->blocked++;
-    r->aio = 1;
+    if (code != SG_OK) {
+        len = sg_error_describe(&err, (char *) desc, sizeof(desc));
 
-    return NGX_AGAIN;
+        /* a client's mistake: info, as nginx logs "client sent invalid" */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "sg_sign: refused body: %s", desc);
+
+        p = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool, len + 1));
+        if (p == NULL) {
+            return ngx_http_sg_sign_fail(r, ctx, "describing a refusal");
+        }
+
+        ngx_memcpy(p, desc, len + 1);
+
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       code == SG_ERR_INVALID_JSON
+                                       ? NGX_HTTP_SG_SIGN_INVALID_JSON
+                                       : NGX_HTTP_SG_SIGN_INVALID_REQUEST,
+                                       (const char *) p);
+    }
+
+    p = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
+                                           body.len + body.session_id_len));
+    if (p == NULL) {
+        return ngx_http_sg_sign_fail(r, ctx, "keeping the canonical body");
+    }
+
+    ctx->body.data = p;
+    ctx->body.len = body.len;
+    p = ngx_cpymem(p, body.data, body.len);
+
+    if (body.session_id) {
+        ctx->session_id.data = p;
+        ctx->session_id.len = body.session_id_len;
+        ngx_memcpy(p, body.session_id, body.session_id_len);
+    }
+
+    return NGX_OK;
 }
-
-
-static void
-ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
-{
-    ngx_http_sg_sign_task_ctx_t  *tctx = data;
-
-    ngx_http_sg_sign_sign(tctx->ctx, tctx->encoding);
-}
-
-
-static void
-ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev)
-{
-    ngx_connection_t             *c;
-    ngx_http_request_t           *r;
-    ngx_http_sg_sign_ctx_t       *ctx;
-    ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    r = ev->data;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    r->main->blocked--;
-    r->aio = 0;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
-
-    ctx->rc = ngx_http_sg_sign_finish(r, slcf, ctx);
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
-
-    ngx_http_run_posted_requests(c);
-}
-
-#endif
 
 
 /*
@@ -690,7 +807,8 @@ ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev)
  */
 
 static ngx_int_t
-ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_str_t *body)
 {
     off_t         size;
     u_char       *p;
@@ -718,7 +836,7 @@ ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_str_t *body)
         size += ngx_buf_size(cl->buf);
     }
 
-    body->data = ngx_pnalloc(r->pool, size);
+    body->data = ngx_http_sg_sign_alloc(ngx_pnalloc(pool, size));
     if (body->data == NULL) {
         return NGX_ERROR;
     }
@@ -755,21 +873,219 @@ ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_str_t *body)
 static void *
 ngx_http_sg_sign_palloc(void *pool, size_t size)
 {
-    return ngx_palloc(pool, size);
+    return ngx_http_sg_sign_alloc(ngx_palloc(pool, size));
 }
 
 
-static ngx_int_t
-ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx)
+/* in a worker thread too: touches nothing but ctx's own buffers */
+
+static void
+ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
 {
+#if (NGX_SG_SIGN_FAULTS)
+    if (ctx->sign_delay) {
+        ngx_msleep(ctx->sign_delay);
+    }
+#endif
+
+    ctx->signed_ok = (sg_signer_sign(ctx->signer, encoding, ctx->body.data,
+                                     ctx->body.len,
+                                     (char *) ctx->signature.data,
+                                     &ctx->signature.len)
+                      == 0);
+}
+
+
+/* CONTRACT steps 6 and 7; fail closed: never an unsigned request */
+
+static ngx_int_t
+ngx_http_sg_sign_finish(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    if (!ctx->signed_ok) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign: signing failed with key sha256:%s",
+                      sg_signer_fingerprint(ctx->signer));
+
+        ctx->signer = NULL;
+
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
+    }
+
+    if (ngx_http_sg_sign_install(r, slcf, ctx) != NGX_OK) {
+        ctx->signer = NULL;
+        return ngx_http_sg_sign_fail(r, ctx, "installing the signed body");
+    }
+
+    ctx->outcome = NGX_HTTP_SG_SIGN_SIGNED;
+
+#if (NGX_SG_SIGN_FAULTS)
+    /* what follows is proxying, not the gateway's */
+    ngx_http_sg_sign_fault_disarm();
+#endif
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "sg_sign: signed %uz bytes", ctx->body.len);
+
+    return NGX_DECLINED;
+}
+
+
+#if (NGX_THREADS)
+
+/*
+ * An RSA signature costs a fraction of a millisecond of CPU: in a thread
+ * pool it does not hold up the worker's other connections.  As nginx's
+ * own thread tasks do, the request's handler is set before the task is
+ * posted and resumed through the connection's write handler: if the
+ * request is terminated meanwhile (the client went away, an HTTP/2 stream
+ * was reset), nginx has replaced it, and nothing is forwarded.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_post_task(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    ngx_thread_task_t            *task;
+    ngx_http_sg_sign_task_ctx_t  *tctx;
+
+    task = ngx_http_sg_sign_alloc(ngx_thread_task_alloc(r->pool,
+                                         sizeof(ngx_http_sg_sign_task_ctx_t)));
+    if (task == NULL) {
+        return ngx_http_sg_sign_fail(r, ctx, "allocating a thread task");
+    }
+
+    tctx = task->ctx;
+    tctx->ctx = ctx;
+    tctx->encoding = slcf->encoding;
+
+    task->handler = ngx_http_sg_sign_thread_handler;
+    task->event.handler = ngx_http_sg_sign_thread_event_handler;
+    task->event.data = r;
+
+    r->write_event_handler = ngx_http_sg_sign_signed_handler;
+
+    /* notices a client that goes away while its payout is signed */
+    r->read_event_handler = ngx_http_test_reading;
+
+    if (ngx_thread_task_post(slcf->thread_pool, task) != NGX_OK) {
+        r->read_event_handler = ngx_http_block_reading;
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_sg_sign_task_ctx_t  *tctx = data;
+
+    ngx_http_sg_sign_sign(tctx->ctx, tctx->encoding);
+}
+
+
+static void
+ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev)
+{
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->connection->write->handler(r->connection->write);
+}
+
+
+static void
+ngx_http_sg_sign_signed_handler(ngx_http_request_t *r)
+{
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    if (r->aio) {
+        /* a write event while the task runs */
+        return;
+    }
+
+    ngx_http_set_log_request(r->connection->log, r);
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    ctx->rc = ngx_http_sg_sign_finish(r, slcf, ctx);
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+#endif
+
+
+/*
+ * Puts the signed body and the gateway's headers on the request: the
+ * caller's copies of ngx_http_sg_sign_signed_headers go, ours are added.
+ * Everything that can fail comes first; once the request is touched
+ * nothing can, so a failure never leaves half a signed request behind.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_install(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    u_char       *p;
     ngx_buf_t    *b;
+    ngx_str_t     submerchant, length, type;
     ngx_chain_t  *cl;
 
-    b = ngx_calloc_buf(r->pool);
+    b = ngx_http_sg_sign_alloc(ngx_calloc_buf(r->pool));
     if (b == NULL) {
         return NGX_ERROR;
     }
+
+    cl = ngx_http_sg_sign_alloc(ngx_alloc_chain_link(r->pool));
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool, NGX_OFF_T_LEN));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    length.data = p;
+    length.len = ngx_sprintf(p, "%uz", ctx->body.len) - p;
+
+    ngx_str_null(&submerchant);
+
+    if (slcf->submerchant
+        && (ngx_http_sg_sign_fails()
+            || ngx_http_complex_value(r, slcf->submerchant, &submerchant)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_signed_headers,
+                                  sizeof(ngx_http_sg_sign_signed_headers)
+                                  / sizeof(ngx_str_t),
+                                  NGX_HTTP_SG_SIGN_PUSHED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* from here on nothing fails: the pushes go into reserved room */
 
     b->start = ctx->body.data;
     b->pos = b->start;
@@ -779,11 +1095,6 @@ ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     b->last_buf = 1;
     b->last_in_chain = 1;
 
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
     cl->buf = b;
     cl->next = NULL;
 
@@ -792,270 +1103,83 @@ ngx_http_sg_sign_replace_body(ngx_http_request_t *r,
     /* the canonical body goes out with a Content-Length, never chunked */
 
     r->headers_in.chunked = 0;
+    r->headers_in.transfer_encoding = NULL;
     r->headers_in.content_length_n = ctx->body.len;
 
-    return NGX_OK;
-}
+    ngx_str_set(&type, "application/json");
 
+    (void) ngx_http_sg_sign_push_header(r, &ngx_http_sg_sign_h_project,
+                                        &slcf->project);
+    (void) ngx_http_sg_sign_push_header(r, &ngx_http_sg_sign_h_sign,
+                                        &ctx->signature);
 
-/*
- * CONTRACT steps 6 and 7: drop every caller X-PARTNER-* header (and
- * Transfer-Encoding), then add the gateway's own and the Content-Length of
- * the canonical body.
- */
-
-static ngx_int_t
-ngx_http_sg_sign_set_headers(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_str_t *signature)
-{
-    u_char           *p;
-    ngx_str_t         name, value;
-    ngx_table_elt_t  *h;
-
-    ngx_http_sg_sign_unlink_headers(r, ngx_http_sg_sign_unwanted_headers,
-                                    sizeof(ngx_http_sg_sign_unwanted_headers)
-                                    / sizeof(ngx_str_t));
-
-    r->headers_in.transfer_encoding = NULL;
-
-    ngx_str_set(&name, "X-PARTNER-PROJECT");
-
-    if (ngx_http_sg_sign_add_header(r, &name, &slcf->project) == NULL) {
-        return NGX_ERROR;
+    if (submerchant.len) {
+        (void) ngx_http_sg_sign_push_header(r,
+                                            &ngx_http_sg_sign_h_submerchant,
+                                            &submerchant);
     }
 
-    ngx_str_set(&name, "X-PARTNER-SIGN");
-
-    if (ngx_http_sg_sign_add_header(r, &name, signature) == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (slcf->submerchant) {
-        if (ngx_http_complex_value(r, slcf->submerchant, &value) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&name, "X-PARTNER-SUBMERCHANT");
-
-        if (value.len
-            && ngx_http_sg_sign_add_header(r, &name, &value) == NULL)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    value.len = ngx_sprintf(p, "%O", r->headers_in.content_length_n) - p;
-
-    if (r->headers_in.content_length) {
-        r->headers_in.content_length->value = value;
-        return NGX_OK;
-    }
-
-    ngx_str_set(&name, "Content-Length");
-
-    h = ngx_http_sg_sign_add_header(r, &name, &value);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    r->headers_in.content_length = h;
+    r->headers_in.content_type =
+        ngx_http_sg_sign_push_header(r, &ngx_http_sg_sign_h_content_type,
+                                     &type);
+    r->headers_in.content_length =
+        ngx_http_sg_sign_push_header(r, &ngx_http_sg_sign_h_content_length,
+                                     &length);
 
     return NGX_OK;
-}
-
-
-/*
- * Removes headers from r->headers_in.headers without moving any element:
- * r->headers_in keeps pointers into the list (host, content_length, ...).
- * The list is relinked as runs of the kept elements, each run a part over
- * the same memory; nginx's loops expect no empty part after the first.
- * The list gets a fresh last part for ngx_list_push(), which the caller
- * must push to at once.
- */
-
-static void
-ngx_http_sg_sign_unlink_headers(ngx_http_request_t *r, ngx_str_t *names,
-    ngx_uint_t n)
-{
-    ngx_uint_t        i, start, nelts, found;
-    ngx_list_t       *list;
-    ngx_list_part_t  *part, *next, *prev, *run;
-    ngx_table_elt_t  *h;
-
-    list = &r->headers_in.headers;
-    found = 0;
-
-    for (part = &list->part; part && !found; part = part->next) {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (ngx_http_sg_sign_header_is(&h[i], names, n)) {
-                found = 1;
-                break;
-            }
-        }
-    }
-
-    if (!found) {
-        return;
-    }
-
-    prev = NULL;
-
-    for (part = &list->part; part; part = next) {
-        h = part->elts;
-        nelts = part->nelts;
-        next = part->next;
-        start = 0;
-
-        for (i = 0; i <= nelts; i++) {
-
-            if (i < nelts && !ngx_http_sg_sign_header_is(&h[i], names, n)) {
-                continue;
-            }
-
-            if (i > start) {
-                /* the list's head part holds the first run */
-
-                if (prev == NULL) {
-                    run = &list->part;
-
-                } else {
-                    run = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-                    if (run == NULL) {
-                        /* keep the kept: end the list here */
-                        prev->next = NULL;
-                        list->last = prev;
-                        return;
-                    }
-
-                    prev->next = run;
-                }
-
-                run->elts = &h[start];
-                run->nelts = i - start;
-                run->next = NULL;
-                prev = run;
-            }
-
-            start = i + 1;
-        }
-    }
-
-    if (prev == NULL) {
-        list->part.nelts = 0;
-        list->part.next = NULL;
-        prev = &list->part;
-    }
-
-    run = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-    if (run == NULL) {
-        list->last = prev;
-        return;
-    }
-
-    run->elts = ngx_palloc(r->pool, list->nalloc * list->size);
-    if (run->elts == NULL) {
-        list->last = prev;
-        return;
-    }
-
-    run->nelts = 0;
-    run->next = NULL;
-
-    prev->next = run;
-    list->last = run;
-}
-
-
-static ngx_uint_t
-ngx_http_sg_sign_header_is(ngx_table_elt_t *h, ngx_str_t *names, ngx_uint_t n)
-{
-    ngx_uint_t  k;
-
-    for (k = 0; k < n; k++) {
-        if (h->key.len == names[k].len
-            && ngx_strncmp(h->lowcase_key, names[k].data, names[k].len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_table_elt_t *
-ngx_http_sg_sign_add_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->key = *name;
-    h->value = *value;
-
-    h->lowcase_key = ngx_pnalloc(r->pool, name->len);
-    if (h->lowcase_key == NULL) {
-        return NULL;
-    }
-
-    h->hash = ngx_hash_strlow(h->lowcase_key, name->data, name->len);
-
-    return h;
 }
 
 
 /*
  * Records why the request is refused (NULL: the outcome's own description)
  * and returns its status: nginx then finalizes it, and the header and body
- * filters below give the response the provider's error shape.
+ * filters below give the response the provider's error shape.  Whatever
+ * the caller sent is dropped, so an error_page fallback that forwards the
+ * request forwards no caller byte.
  */
 
 static ngx_int_t
 ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
     ngx_http_sg_sign_outcome_e outcome, const char *description)
 {
-    size_t  len;
-
-    if (description == NULL) {
-        description = ngx_http_sg_sign_outcomes[outcome].description;
-    }
-
-    len = ngx_strlen(description);
-
-    /* a NUL-terminated copy: the core's sg_error_json() takes C strings */
-
-    ctx->description = ngx_pnalloc(r->pool, len + 1);
-    if (ctx->description == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(ctx->description, description, len + 1);
+    ctx->description = description
+                       ? description
+                       : ngx_http_sg_sign_outcomes[outcome].description;
 
     ctx->outcome = outcome;
     ctx->error = outcome;
     ctx->rc = ngx_http_sg_sign_outcomes[outcome].status;
 
+    if (r == r->main && r->request_body) {
+        r->request_body->bufs = NULL;
+        r->headers_in.content_length_n = 0;
+        r->headers_in.chunked = 0;
+    }
+
     return ctx->rc;
+}
+
+
+/* one way to fail: 500 signing_failed, logged as the gateway's own error */
+
+static ngx_int_t
+ngx_http_sg_sign_fail(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
+    const char *what)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "sg_sign: internal failure while %s; nothing forwarded",
+                  what);
+
+    return ngx_http_sg_sign_refuse(r, ctx, NGX_HTTP_SG_SIGN_SIGNING_FAILED,
+                                   NULL);
 }
 
 
 /*
  * Replaces nginx's own error pages in an sg_sign location with the
  * provider's error JSON, so that callers handle one format: the requests
- * this module refused, and nginx's 413, 502 and 504.  Responses from the
- * provider (r->err_status unset) pass unchanged.
+ * this module refused, and the errors of the table nginx makes itself.
+ * Responses from the provider (r->err_status unset) pass unchanged.
  */
 
 static ngx_int_t
@@ -1066,7 +1190,7 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
-    if (r != r->main || r->err_status == 0) {
+    if (r->err_status == 0) {
         return ngx_http_next_header_filter(r);
     }
 
@@ -1079,6 +1203,11 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
     if (ctx == NULL || ctx->error == NGX_HTTP_SG_SIGN_PENDING) {
+
+        if (r != r->main) {
+            return ngx_http_next_header_filter(r);
+        }
+
         error = ngx_http_sg_sign_nginx_error(r->headers_out.status);
 
         if (error == NGX_HTTP_SG_SIGN_PENDING) {
@@ -1086,18 +1215,20 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         }
 
         if (ctx == NULL) {
-            /* e.g. client_max_body_size refused it before the handler ran */
+            /* e.g. client_max_body_size refused it before our phases */
 
-            ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_sg_sign_ctx_t));
+            ctx = ngx_http_sg_sign_create_ctx(r);
             if (ctx == NULL) {
                 return NGX_ERROR;
             }
-
-            ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
         }
 
         ctx->error = error;
-        ctx->description = NULL;
+        ctx->description = ngx_http_sg_sign_outcomes[error].description;
+
+        if (ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
+            ctx->outcome = error;
+        }
     }
 
     if (r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->error].status)
@@ -1106,7 +1237,17 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     }
 
     if (ngx_http_sg_sign_error_body(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign: internal failure while describing an "
+                      "error; nothing forwarded");
+
+        ctx->error = NGX_HTTP_SG_SIGN_SIGNING_FAILED;
+        ctx->outcome = NGX_HTTP_SG_SIGN_SIGNING_FAILED;
+        ctx->error_json.data = ngx_http_sg_sign_failed_json;
+        ctx->error_json.len = ngx_http_sg_sign_failed_json_len;
+
+        r->headers_out.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        r->err_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.content_type_len = sizeof("application/json") - 1;
@@ -1122,16 +1263,14 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     }
 
     if (ctx->error == NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED) {
-        /* RFC 9110 15.5.6: a 405 lists the allowed methods */
+        /* RFC 9110 15.5.6: a 405 lists the allowed methods (if it can) */
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
+        h = ngx_http_sg_sign_alloc(ngx_list_push(&r->headers_out.headers));
+        if (h) {
+            h->hash = 1;
+            ngx_str_set(&h->key, "Allow");
+            ngx_str_set(&h->value, "POST");
         }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
     }
 
     return ngx_http_next_header_filter(r);
@@ -1150,7 +1289,7 @@ ngx_http_sg_sign_nginx_error(ngx_uint_t status)
              / sizeof(ngx_http_sg_sign_outcome_t);
          i++)
     {
-        if (ngx_http_sg_sign_outcomes[i].description != NULL
+        if (ngx_http_sg_sign_outcomes[i].nginx
             && ngx_http_sg_sign_outcomes[i].status == status)
         {
             return i;
@@ -1181,15 +1320,12 @@ ngx_http_sg_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     ctx->error_done = 1;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
+    b = &ctx->error_buf;
 
     b->pos = ctx->error_json.data;
     b->last = b->pos + ctx->error_json.len;
     b->memory = 1;
-    b->last_buf = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     out.buf = b;
@@ -1206,23 +1342,19 @@ ngx_http_sg_sign_error_body(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx)
 {
     size_t       len;
-    const char  *code, *desc;
+    const char  *code;
 
     code = (const char *) ngx_http_sg_sign_outcomes[ctx->error].code.data;
 
-    /* ours (NUL-terminated by ngx_http_sg_sign_refuse), or nginx's */
-    desc = ctx->description
-           ? (const char *) ctx->description
-           : ngx_http_sg_sign_outcomes[ctx->error].description;
+    len = sg_error_json(code, ctx->description, NULL, 0);
 
-    len = sg_error_json(code, desc, NULL, 0);
-
-    ctx->error_json.data = ngx_pnalloc(r->pool, len + 1);
+    ctx->error_json.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
+                                                              len + 1));
     if (ctx->error_json.data == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->error_json.len = sg_error_json(code, desc,
+    ctx->error_json.len = sg_error_json(code, ctx->description,
                                         (char *) ctx->error_json.data,
                                         len + 1);
 
@@ -1238,7 +1370,8 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
     ngx_str_t                value;
     ngx_http_sg_sign_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    /* after an error_page redirect too: the log says what the gateway did */
+    ctx = ngx_http_sg_sign_last_ctx(r);
 
     if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
         v->not_found = 1;
@@ -1416,6 +1549,13 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"sg_sign\" is on but \"sg_sign_key\" is not set "
                       "in %V:%ui", &conf->enable_file, conf->enable_line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_sg_sign_check_forbidden(cf, &conf->enable_file,
+                                         conf->enable_line)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1619,6 +1759,92 @@ ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 #endif
 
 
+#if (NGX_SG_SIGN_FAULTS)
+
+/*
+ * The test build: a request carrying "X-SG-Fault-Alloc: N" fails its N-th
+ * allocation in this module (and logs it), "X-SG-Fault-Sign-Delay: ms"
+ * makes its signing that slow.  One request at a time per worker.
+ */
+
+static ngx_uint_t  ngx_http_sg_sign_fault_at;
+static ngx_uint_t  ngx_http_sg_sign_fault_seen;
+
+
+ngx_uint_t
+ngx_http_sg_sign_fault(void)
+{
+    if (ngx_http_sg_sign_fault_at == 0
+        || ++ngx_http_sg_sign_fault_seen != ngx_http_sg_sign_fault_at)
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "sg_sign: test fault at allocation %ui",
+                  ngx_http_sg_sign_fault_seen);
+
+    return 1;
+}
+
+
+static void
+ngx_http_sg_sign_fault_arm(ngx_http_request_t *r, ngx_msec_t *sign_delay)
+{
+    ngx_int_t         n;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_http_sg_sign_fault_at = 0;
+    ngx_http_sg_sign_fault_seen = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        n = ngx_atoi(h[i].value.data, h[i].value.len);
+
+        if (n == NGX_ERROR) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("x-sg-fault-alloc") - 1
+            && ngx_strncmp(h[i].lowcase_key, "x-sg-fault-alloc",
+                           sizeof("x-sg-fault-alloc") - 1) == 0)
+        {
+            ngx_http_sg_sign_fault_at = n;
+
+        } else if (h[i].key.len == sizeof("x-sg-fault-sign-delay") - 1
+                   && ngx_strncmp(h[i].lowcase_key, "x-sg-fault-sign-delay",
+                                  sizeof("x-sg-fault-sign-delay") - 1) == 0)
+        {
+            *sign_delay = n;
+        }
+    }
+}
+
+
+static void
+ngx_http_sg_sign_fault_disarm(void)
+{
+    ngx_http_sg_sign_fault_at = 0;
+}
+
+#endif
+
+
 static ngx_int_t
 ngx_http_sg_sign_init(ngx_conf_t *cf)
 {
@@ -1626,6 +1852,13 @@ ngx_http_sg_sign_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_sg_sign_rewrite_handler;
 
     /*
      * The precontent phase, not access: a handler that returned NGX_OK in
@@ -1647,6 +1880,13 @@ ngx_http_sg_sign_init(ngx_conf_t *cf)
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_sg_sign_request_body_filter;
+
+    ngx_http_sg_sign_failed_json_len = sg_error_json(
+        (const char *) ngx_http_sg_sign_outcomes[
+            NGX_HTTP_SG_SIGN_SIGNING_FAILED].code.data,
+        ngx_http_sg_sign_outcomes[NGX_HTTP_SG_SIGN_SIGNING_FAILED].description,
+        (char *) ngx_http_sg_sign_failed_json,
+        sizeof(ngx_http_sg_sign_failed_json));
 
     return NGX_OK;
 }

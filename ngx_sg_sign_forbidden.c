@@ -1,0 +1,262 @@
+
+/*
+ * The settings an sg_sign location refuses at nginx -t: they would make
+ * the provider receive other bytes or headers than those the gateway
+ * signed, or hand the signed payout to a second upstream.
+ */
+
+
+#include "ngx_sg_sign_module.h"
+
+
+typedef enum {
+    NGX_HTTP_SG_SIGN_SET_STR = 0,   /* refused when set */
+    NGX_HTTP_SG_SIGN_OFF,           /* refused when off */
+    NGX_HTTP_SG_SIGN_HEADERS,       /* refused for the names below */
+    NGX_HTTP_SG_SIGN_ARRAY          /* refused when set */
+} ngx_http_sg_sign_forbid_e;
+
+
+typedef struct {
+    char                       *module;
+    ngx_str_t                   directive;
+    ngx_http_sg_sign_forbid_e   what;
+    char                       *setting;    /* for the message */
+} ngx_http_sg_sign_forbidden_t;
+
+
+static char *ngx_http_sg_sign_check_one(ngx_conf_t *cf,
+    ngx_http_sg_sign_forbidden_t *f, ngx_str_t *file, ngx_uint_t line);
+static ngx_command_t *ngx_http_sg_sign_find_command(ngx_conf_t *cf,
+    char *module, ngx_str_t *directive, ngx_uint_t *ctx_index);
+static ngx_uint_t ngx_http_sg_sign_header_forbidden(ngx_str_t *name);
+
+
+/*
+ * The proxy and mirror modules' location confs are private: each
+ * directive's offset comes from the module's own commands[], so the check
+ * reads the running binary's layout, and their merge has run before ours.
+ */
+
+static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
+
+    { "ngx_http_proxy_module", ngx_string("proxy_set_body"),
+      NGX_HTTP_SG_SIGN_SET_STR, "" },
+
+    { "ngx_http_proxy_module", ngx_string("proxy_pass_request_body"),
+      NGX_HTTP_SG_SIGN_OFF, " off" },
+
+    { "ngx_http_proxy_module", ngx_string("proxy_pass_request_headers"),
+      NGX_HTTP_SG_SIGN_OFF, " off" },
+
+    { "ngx_http_proxy_module", ngx_string("proxy_set_header"),
+      NGX_HTTP_SG_SIGN_HEADERS, "" },
+
+    { "ngx_http_mirror_module", ngx_string("mirror"),
+      NGX_HTTP_SG_SIGN_ARRAY, "" }
+};
+
+
+/* the framing headers, and every X-PARTNER-* name */
+
+static ngx_str_t  ngx_http_sg_sign_framing_headers[] = {
+    ngx_string("content-type"),
+    ngx_string("content-length"),
+    ngx_string("transfer-encoding"),
+    ngx_string("content-encoding")
+};
+
+
+char *
+ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_uint_t line)
+{
+    ngx_uint_t  i;
+
+    for (i = 0;
+         i < sizeof(ngx_http_sg_sign_forbidden)
+             / sizeof(ngx_http_sg_sign_forbidden_t);
+         i++)
+    {
+        if (ngx_http_sg_sign_check_one(cf, &ngx_http_sg_sign_forbidden[i],
+                                       file, line)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_forbidden_t *f,
+    ngx_str_t *file, ngx_uint_t line)
+{
+    char           *conf;
+    ngx_str_t      *s, lowcase;
+    ngx_uint_t      i, ctx_index;
+    ngx_array_t    *a;
+    ngx_keyval_t   *kv;
+    ngx_command_t  *cmd;
+    u_char          buf[64];
+
+    cmd = ngx_http_sg_sign_find_command(cf, f->module, &f->directive,
+                                        &ctx_index);
+    if (cmd == NULL) {
+        /* the module is not built in: nothing to combine with */
+        return NGX_CONF_OK;
+    }
+
+    if (cmd->conf != NGX_HTTP_LOC_CONF_OFFSET) {
+        goto unknown;
+    }
+
+    conf = ((ngx_http_conf_ctx_t *) cf->ctx)->loc_conf[ctx_index];
+
+    switch (f->what) {
+
+    case NGX_HTTP_SG_SIGN_SET_STR:
+        if (cmd->set != ngx_conf_set_str_slot) {
+            goto unknown;
+        }
+
+        s = (ngx_str_t *) (conf + cmd->offset);
+
+        if (s->len == 0) {
+            return NGX_CONF_OK;
+        }
+
+        break;
+
+    case NGX_HTTP_SG_SIGN_OFF:
+        if (cmd->set != ngx_conf_set_flag_slot) {
+            goto unknown;
+        }
+
+        if (*(ngx_flag_t *) (conf + cmd->offset) != 0) {
+            return NGX_CONF_OK;
+        }
+
+        break;
+
+    case NGX_HTTP_SG_SIGN_HEADERS:
+        if (cmd->set != ngx_conf_set_keyval_slot) {
+            goto unknown;
+        }
+
+        a = *(ngx_array_t **) (conf + cmd->offset);
+
+        if (a == NULL || a == NGX_CONF_UNSET_PTR) {
+            return NGX_CONF_OK;
+        }
+
+        kv = a->elts;
+
+        for (i = 0; i < a->nelts; i++) {
+            /* a longer name is no framing header; its prefix still counts */
+            lowcase.data = buf;
+            lowcase.len = ngx_min(kv[i].key.len, sizeof(buf));
+            ngx_strlow(buf, kv[i].key.data, lowcase.len);
+
+            if (ngx_http_sg_sign_header_forbidden(&lowcase)) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"%V %V\" cannot be used where \"sg_sign\" "
+                              "is on: the gateway sets this header, in "
+                              "%V:%ui", &f->directive, &kv[i].key, file,
+                              line);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        return NGX_CONF_OK;
+
+    default: /* NGX_HTTP_SG_SIGN_ARRAY */
+        a = *(ngx_array_t **) (conf + cmd->offset);
+
+        if (a == NULL || a == NGX_CONF_UNSET_PTR || a->nelts == 0) {
+            return NGX_CONF_OK;
+        }
+
+        break;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"%V%s\" cannot be used where \"sg_sign\" is on: the "
+                  "provider would not receive exactly what was signed, "
+                  "in %V:%ui", &f->directive, f->setting, file, line);
+
+    return NGX_CONF_ERROR;
+
+unknown:
+
+    /* fail closed: a layout this module does not know cannot be checked */
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "sg_sign cannot check \"%V\" in this nginx build, in %V:%ui",
+                  &f->directive, file, line);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_command_t *
+ngx_http_sg_sign_find_command(ngx_conf_t *cf, char *module,
+    ngx_str_t *directive, ngx_uint_t *ctx_index)
+{
+    ngx_uint_t      m;
+    ngx_module_t  **modules;
+    ngx_command_t  *cmd;
+
+    modules = cf->cycle->modules;
+
+    for (m = 0; modules[m]; m++) {
+
+        if (modules[m]->type != NGX_HTTP_MODULE
+            || ngx_strcmp(modules[m]->name, module) != 0)
+        {
+            continue;
+        }
+
+        for (cmd = modules[m]->commands; cmd && cmd->name.len; cmd++) {
+            if (cmd->name.len == directive->len
+                && ngx_strncmp(cmd->name.data, directive->data,
+                               directive->len) == 0)
+            {
+                *ctx_index = modules[m]->ctx_index;
+                return cmd;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_uint_t
+ngx_http_sg_sign_header_forbidden(ngx_str_t *lowcase)
+{
+    ngx_str_t  prefix;
+
+    static ngx_str_t  partner = ngx_string("x-partner-");
+
+    if (ngx_http_sg_sign_header_named(lowcase,
+                                ngx_http_sg_sign_framing_headers,
+                                sizeof(ngx_http_sg_sign_framing_headers)
+                                / sizeof(ngx_str_t)))
+    {
+        return 1;
+    }
+
+    /* any X-PARTNER-* name, reading '_' as '-' */
+
+    if (lowcase->len < partner.len) {
+        return 0;
+    }
+
+    prefix.data = lowcase->data;
+    prefix.len = partner.len;
+
+    return ngx_http_sg_sign_header_named(&prefix, &partner, 1);
+}

@@ -1,0 +1,59 @@
+
+/*
+ * What the glue files of ngx_http_sg_sign_module share: header surgery
+ * (ngx_sg_sign_headers.c), the settings sg_sign cannot be combined with
+ * (ngx_sg_sign_forbidden.c), and the test build's allocation faults.
+ */
+
+
+#ifndef _NGX_SG_SIGN_MODULE_H_INCLUDED_
+#define _NGX_SG_SIGN_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/*
+ * Every allocation on the request path is written as
+ * ngx_http_sg_sign_alloc(call).  The fault-injection build
+ * (-DNGX_SG_SIGN_FAULTS=1, `make faults`) can make the N-th one of a
+ * request fail, so a test can walk every site; elsewhere it is the call.
+ */
+
+#if (NGX_SG_SIGN_FAULTS)
+
+ngx_uint_t ngx_http_sg_sign_fault(void);
+
+#define ngx_http_sg_sign_fails()      ngx_http_sg_sign_fault()
+#define ngx_http_sg_sign_alloc(call)  (ngx_http_sg_sign_fault() ? NULL : (call))
+
+#else
+
+#define ngx_http_sg_sign_fails()      0
+#define ngx_http_sg_sign_alloc(call)  (call)
+
+#endif
+
+
+/* a static header name with its lower-case form, for pushing */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   lowcase;
+} ngx_http_sg_sign_header_name_t;
+
+
+ngx_uint_t ngx_http_sg_sign_header_named(ngx_str_t *lowcase, ngx_str_t *names,
+    ngx_uint_t n);
+ngx_int_t ngx_http_sg_sign_strip_headers(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n, ngx_uint_t room);
+ngx_table_elt_t *ngx_http_sg_sign_push_header(ngx_http_request_t *r,
+    ngx_http_sg_sign_header_name_t *name, ngx_str_t *value);
+const char *ngx_http_sg_sign_check_framing(ngx_http_request_t *r);
+
+char *ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_uint_t line);
+
+
+#endif /* _NGX_SG_SIGN_MODULE_H_INCLUDED_ */
