@@ -27,6 +27,10 @@
 /* a PEM key, even RSA-16384 with a certificate chain, is far smaller */
 #define SG_SIGNER_MAX_FILE   65536
 
+#define SG_PEM_BEGIN         "-----BEGIN "
+#define SG_PEM_DASHES        "-----"
+#define SG_PEM_PRIVATE_KEY   "PRIVATE KEY"
+
 /* OpenSSL refuses to sign with larger moduli; sizes the stack buffers */
 #define SG_SIGNER_MAX_BITS   16384
 #define SG_SIGNER_MAX_SIG    (SG_SIGNER_MAX_BITS / 8)
@@ -51,7 +55,8 @@ typedef struct {
 
 static void sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...);
 static unsigned char *sg_signer_read_file(const char *path, const char *what,
-    int secret, size_t *len, char *errbuf, size_t errlen);
+    size_t *len, char *errbuf, size_t errlen);
+static size_t sg_signer_private_keys(const unsigned char *pem, size_t len);
 static void sg_signer_discard(unsigned char *buf, size_t len);
 static int sg_signer_password_cb(char *buf, int size, int rwflag, void *data);
 static void sg_signer_pem_error(const char *key_path,
@@ -71,7 +76,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
 {
     int                der_len;
     BIO               *bio;
-    size_t             pem_len, pw_len;
+    size_t             pem_len, pw_len, nkeys;
     EVP_PKEY          *pkey;
     sg_signer_t       *signer;
     unsigned char     *pem, *pw, *eol, *der;
@@ -86,9 +91,22 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
         return NULL;
     }
 
-    pem = sg_signer_read_file(key_path, "key file", 1, &pem_len,
-                              errbuf, errlen);
+    pem = sg_signer_read_file(key_path, "key file", &pem_len, errbuf, errlen);
     if (pem == NULL) {
+        return NULL;
+    }
+
+    /*
+     * OpenSSL would load the first key and ignore the rest: which one signs
+     * must not depend on the order in which two keys were pasted together
+     */
+    nkeys = sg_signer_private_keys(pem, pem_len);
+
+    if (nkeys > 1) {
+        sg_signer_error(errbuf, errlen,
+                        "key file \"%s\" holds %zu private keys; it must "
+                        "hold exactly one", key_path, nkeys);
+        sg_signer_discard(pem, pem_len);
         return NULL;
     }
 
@@ -98,7 +116,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     memset(&pass, 0, sizeof(sg_signer_pass_t));
 
     if (passphrase_path != NULL) {
-        pw = sg_signer_read_file(passphrase_path, "passphrase file", 0,
+        pw = sg_signer_read_file(passphrase_path, "passphrase file",
                                  &pw_len, errbuf, errlen);
         if (pw == NULL) {
             sg_signer_discard(pem, pem_len);
@@ -328,15 +346,17 @@ sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...)
 
 
 /*
- * Reads a whole small file through one descriptor: fstat() checks the file
- * that was opened, not whatever the path names a moment later.
+ * Reads a whole small file of key material (the key or its passphrase)
+ * through one descriptor: fstat() checks the file that was opened, not
+ * whatever the path names a moment later.
  */
 
 static unsigned char *
-sg_signer_read_file(const char *path, const char *what, int secret,
-    size_t *len, char *errbuf, size_t errlen)
+sg_signer_read_file(const char *path, const char *what, size_t *len,
+    char *errbuf, size_t errlen)
 {
     int             fd, err;
+    uid_t           euid;
     size_t          size;
     ssize_t         n;
     struct stat     st;
@@ -365,8 +385,34 @@ sg_signer_read_file(const char *path, const char *what, int secret,
         return NULL;
     }
 
+    /*
+     * The owner can chmod the file or rewrite it whatever its mode: owned by
+     * the worker user (nobody, www-data), it is readable by every worker,
+     * which is what loading it in the master is there to prevent.
+     */
+    euid = geteuid();
+
+    if (st.st_uid != 0 && st.st_uid != euid) {
+        if (euid == 0) {
+            sg_signer_error(errbuf, errlen,
+                            "%s \"%s\" is owned by uid %lu: only root may "
+                            "own it; chown root it",
+                            what, path, (unsigned long) st.st_uid);
+
+        } else {
+            sg_signer_error(errbuf, errlen,
+                            "%s \"%s\" is owned by uid %lu: only root or "
+                            "uid %lu, the user nginx runs as, may own it",
+                            what, path, (unsigned long) st.st_uid,
+                            (unsigned long) euid);
+        }
+
+        close(fd);
+        return NULL;
+    }
+
     /* as ssh does: a key others can read is a leaked key */
-    if (secret && (st.st_mode & 077) != 0) {
+    if ((st.st_mode & 077) != 0) {
         sg_signer_error(errbuf, errlen,
                         "%s \"%s\" has permissions %04o: group or others "
                         "can access it; chmod 600 it",
@@ -432,6 +478,64 @@ sg_signer_read_file(const char *path, const char *what, int secret,
     *len = size;
 
     return buf;
+}
+
+
+/*
+ * Counts the PEM blocks whose label ends in "PRIVATE KEY" (PKCS#8, its
+ * ENCRYPTED form, PKCS#1 "RSA", "EC", ...) by their BEGIN lines alone: the
+ * key material is neither decoded nor copied.  As OpenSSL's PEM reader, a
+ * block begins only at the start of a line.
+ */
+
+static size_t
+sg_signer_private_keys(const unsigned char *pem, size_t len)
+{
+    size_t                n, i;
+    const unsigned char  *p, *end, *eol, *label, *dashes;
+
+    n = 0;
+    p = pem;
+    end = pem + len;
+
+    while (p < end) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        if ((size_t) (eol - p) > sizeof(SG_PEM_BEGIN) - 1
+            && memcmp(p, SG_PEM_BEGIN, sizeof(SG_PEM_BEGIN) - 1) == 0)
+        {
+            label = p + sizeof(SG_PEM_BEGIN) - 1;
+            dashes = NULL;
+
+            /* the label ends at the first "-----" on the line */
+            for (i = 0; label + i + sizeof(SG_PEM_DASHES) - 1 <= eol; i++) {
+                if (memcmp(label + i, SG_PEM_DASHES,
+                           sizeof(SG_PEM_DASHES) - 1)
+                    == 0)
+                {
+                    dashes = label + i;
+                    break;
+                }
+            }
+
+            if (dashes != NULL
+                && (size_t) (dashes - label) >= sizeof(SG_PEM_PRIVATE_KEY) - 1
+                && memcmp(dashes - (sizeof(SG_PEM_PRIVATE_KEY) - 1),
+                          SG_PEM_PRIVATE_KEY,
+                          sizeof(SG_PEM_PRIVATE_KEY) - 1)
+                   == 0)
+            {
+                n++;
+            }
+        }
+
+        p = (eol < end) ? eol + 1 : end;
+    }
+
+    return n;
 }
 
 

@@ -27,10 +27,14 @@ typedef struct sg_signer_s  sg_signer_t;
 /*
  * Loads a PEM private key (PKCS#1 or PKCS#8, plain or encrypted).
  * passphrase_path may be NULL; its first line, without the line end, is the
- * passphrase.  Refuses a key file with group or other permissions, a non-RSA
- * key, RSA shorter than SG_SIGNER_MIN_BITS, a wrong passphrase, and anything
- * that is not a private key.  On failure returns NULL and writes a message
- * naming the problem (never key material) into errbuf.
+ * passphrase.  Refuses a key or passphrase file that is not a regular file,
+ * that is owned by anyone but root or the effective user of the caller (the
+ * master's), or that group or others can access at all; a PEM holding more
+ * than one private key (certificates beside the one key are fine); a
+ * non-RSA key, RSA shorter than SG_SIGNER_MIN_BITS, a wrong passphrase, and
+ * anything that is not a private key.  On failure returns NULL and writes a
+ * message naming the file and the problem (never key material, never the
+ * passphrase) into errbuf.
  */
 sg_signer_t *sg_signer_load(const char *key_path, const char *passphrase_path,
     char *errbuf, size_t errlen);

@@ -34,6 +34,31 @@ my $crlf_pass = write_file("$kdir/crlf.pass",
     "$enc->{passphrase}\r\nsecond line\r\n", 0600);
 my $missing = "$kdir/no-such.key";
 
+# the passphrase file is key material too
+my $pass_open = write_file("$kdir/open.pass", "$enc->{passphrase}\n", 0644);
+chmod 0644, $pass_open;
+my $pass_gw = write_file("$kdir/group-writable.pass",
+    "$enc->{passphrase}\n", 0620);
+chmod 0620, $pass_gw;
+
+# one private key a file; certificates beside it are fine
+SgSign::Test::openssl('req', '-new', '-x509', '-key', $good->{key},
+    '-subj', '/CN=sg-test', '-days', '1', '-out', "$kdir/good.crt");
+my $key_cert = write_file("$kdir/key-cert.key",
+    $good->{pem} . SgSign::Test::read_file("$kdir/good.crt"), 0600);
+my $two_keys = write_file("$kdir/two.key", $good->{pem} . $short->{pem},
+    0600);
+my $mixed_keys = write_file("$kdir/mixed.key", $pkcs1->{pem} . $good->{pem},
+    0600);
+
+# files the worker user owns: it could rewrite them whatever their mode
+my $nobody = getpwnam('nobody');
+my $foreign_key = write_file("$kdir/nobody.key", $good->{pem}, 0600);
+my $foreign_pass = write_file("$kdir/nobody.pass", "$enc->{passphrase}\n",
+    0600);
+my $chowned = $> == 0 && defined $nobody
+    && chown($nobody, -1, $foreign_key, $foreign_pass) == 2;
+
 # the words no output may contain, from every key in play
 my @secrets = ('PRIVATE KEY', 'correct horse', 'not the passphrase',
     map { key_material_lines($_->{pem}), key_material_lines($_->{plain_pem}) }
@@ -67,6 +92,33 @@ my @refused = (
     ['a key file readable by the group (0640)',
         ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $open_group;"],
         qr/^\s*sg_sign_key /, qr/permission|mode|group|other|readable|0640/i],
+    ['a passphrase file readable by others (0644)',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $enc->{key};",
+            "sg_sign_key_passphrase_file $pass_open;"],
+        qr/^\s*sg_sign_key(?:_passphrase_file)? /,
+        qr/passphrase file "\Q$pass_open\E" has permissions 0644/],
+    ['a passphrase file writable by the group (0620)',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $enc->{key};",
+            "sg_sign_key_passphrase_file $pass_gw;"],
+        qr/^\s*sg_sign_key(?:_passphrase_file)? /,
+        qr/passphrase file "\Q$pass_gw\E" has permissions 0620/],
+    ['a PEM with two private keys',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $two_keys;"],
+        qr/^\s*sg_sign_key /, qr/"\Q$two_keys\E" holds 2 private keys/],
+    ['a PEM with a PKCS#1 and a PKCS#8 private key',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $mixed_keys;"],
+        qr/^\s*sg_sign_key /, qr/"\Q$mixed_keys\E" holds 2 private keys/],
+    ($chowned ? (
+    ['a key file owned by nobody',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $foreign_key;"],
+        qr/^\s*sg_sign_key /,
+        qr/key file "\Q$foreign_key\E" is owned by uid $nobody/],
+    ['a passphrase file owned by nobody',
+        ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $enc->{key};",
+            "sg_sign_key_passphrase_file $foreign_pass;"],
+        qr/^\s*sg_sign_key(?:_passphrase_file)? /,
+        qr/passphrase file "\Q$foreign_pass\E" is owned by uid $nobody/],
+    ) : ()),
     ['an RSA-1024 key',
         ['sg_sign on;', 'sg_sign_project p;', "sg_sign_key $short->{key};"],
         qr/^\s*sg_sign_key /, qr/1024|2048|bits|short/i],
@@ -120,6 +172,8 @@ my @refused = (
         qr/^\s*sg_sign on;/, qr/not allowed|sg_sign/,
         extra => '        sg_sign on;'],
 );
+diag 'not root: the cases of files owned by nobody are left out'
+    unless $chowned;
 for my $case (@refused) {
     my ($what, $directives, $line_re, $msg_re, %o) = @$case;
     unlink $t->error_log_path;
@@ -157,6 +211,8 @@ my @accepted = (
     ['an encrypted key whose passphrase file ends in CRLF and has more lines',
         $enc, ["sg_sign_key $enc->{key};",
             "sg_sign_key_passphrase_file $crlf_pass;"]],
+    ['a key followed by its certificate', $good,
+        ["sg_sign_key $key_cert;"]],
 );
 for my $case (@accepted) {
     my ($what, $key, $directives) = @$case;

@@ -46,13 +46,21 @@ like $t->error_log($off),
     qr/sg_sign: loaded RSA-2048 key sha256:\Q$key_b->{fingerprint}\E/,
     'the reload logs the new key\'s fingerprint';
 
+# an operator's mistakes: a key given to the worker user, or two keys
+# pasted into one file (the first would have signed, silently)
+my $nobody = $> == 0 ? getpwnam('nobody') : undef;
 for my $case (
     ['a 1024-bit key', $short->{pem}, qr/1024|2048|bits|short/i],
     ['a garbage key file', "-----BEGIN PRIVATE KEY-----\nnot a key\n"
         . "-----END PRIVATE KEY-----\n", qr/key/i],
+    ['a file with two private keys', $key_a->{pem} . $key_b->{pem},
+        qr/holds 2 private keys/],
+    (defined $nobody ? (['a key file owned by nobody', $key_a->{pem},
+        qr/is owned by uid $nobody/, $nobody]) : ()),
 ) {
-    my ($what, $pem, $why) = @$case;
+    my ($what, $pem, $why, $owner) = @$case;
     write_file($live, $pem, 0600);
+    chown $owner, -1, $live if defined $owner;
     my $master = $t->master_pid;
     $off = $t->reload;
     my $log = SgSign::Test::wait_for(sub {

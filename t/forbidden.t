@@ -1,0 +1,155 @@
+#!/usr/bin/perl
+# Issue 8, at configuration time: settings that would make the provider
+# receive bytes or auth headers other than the gateway's own are refused by
+# `nginx -t` in an sg_sign location, set there or inherited from server or
+# http, naming the directive and the file:line of `sg_sign on`. The same
+# settings stay legal where sg_sign is not on, and harmless neighbours
+# (Host, Connection, X-Request-Id, `mirror off`) stay legal in it.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use SgSign::Test qw(key_material_lines);
+
+my $t = SgSign::Test->new;
+my $key = $t->rsa_key('partner');
+my $path = $t->conf_path;
+
+my @secrets = ('PRIVATE KEY', key_material_lines($key->{pem}),
+    key_material_lines($key->{plain_pem}));
+my $printed = '';
+
+# a server with one sg_sign location and one plain location; text for each
+# level: http, server, location (the sg_sign one), plain
+sub conf {
+    my (%o) = @_;
+    my $port = $t->port;
+    my %l = map { $_ => $o{$_} // '' } qw(http server location plain);
+    return <<"EOF";
+    sg_sign_project test_project;
+    sg_sign_key     $key->{key};
+    $l{http}
+
+    server {
+        listen 127.0.0.1:$port;
+        $l{server}
+
+        location = /api/v1/session/start/payout {
+            sg_sign on;
+            $l{location}
+            proxy_pass http://provider;
+        }
+
+        location = /plain {
+            $l{plain}
+            proxy_pass http://provider;
+        }
+    }
+EOF
+}
+
+sub nginx_t {
+    my (%o) = @_;
+    unlink $t->error_log_path;
+    my $r = $t->nginx_test(conf(%o));
+    $printed .= $r->{output} . $t->error_log;
+    return $r;
+}
+
+# [what, directive line, what the message must name]
+my @forbidden = (
+    ['proxy_set_body', 'proxy_set_body "{}";', 'proxy_set_body'],
+    ['proxy_pass_request_body off', 'proxy_pass_request_body off;',
+        'proxy_pass_request_body'],
+    ['proxy_pass_request_headers off', 'proxy_pass_request_headers off;',
+        'proxy_pass_request_headers'],
+    (map { ["proxy_set_header $_->[0]", "proxy_set_header $_->[0] $_->[1];",
+            'proxy_set_header'] }
+        ['Content-Type', 'text/plain'],
+        ['content-type', 'application/json'],
+        ['Content-Length', '5'],
+        ['Transfer-Encoding', 'chunked'],
+        ['Content-Encoding', 'gzip'],
+        ['X-PARTNER-SIGN', 'Zm9yZ2Vk'],
+        ['X-Partner-Sign', '""'],
+        ['X-PARTNER-PROJECT', 'other_project'],
+        ['X-PARTNER-SUBMERCHANT', '$http_x_tenant'],
+        ['X-Partner-Idempotency-Key', '$request_id'],
+        ['x_partner_sign', 'Zm9yZ2Vk'],
+        ['X_Partner_Submerchant', 'evil']),
+    ['mirror /somewhere', 'mirror /somewhere;', 'mirror'],
+);
+
+for my $case (@forbidden) {
+    my ($what, $line, $names) = @$case;
+    for my $level (qw(location server http)) {
+        my $r = nginx_t($level => $line);
+        my $want = $t->conf_line(qr/^\s*sg_sign on;/);
+        my @why;
+        push @why, 'nginx -t accepted it' if $r->{rc} == 0;
+        push @why, "the message does not name $names"
+            unless $r->{output} =~ /\Q$names\E/;
+        push @why, "the message does not name $path:$want (sg_sign on)"
+            unless $r->{output} =~ /\Q$path\E:$want\b/;
+        ok !@why, "nginx -t refuses $what "
+            . ($level eq 'location' ? 'in an sg_sign location'
+                : "set at $level level, inherited by an sg_sign location")
+            . ', naming it and the line of sg_sign on';
+        diag "  $_" for @why;
+        diag "  output: $r->{output}" if @why && $r->{rc} != 0;
+    }
+
+    my $r = nginx_t(plain => $line);
+    is $r->{rc}, 0, "nginx -t accepts $what in a location without sg_sign"
+        or diag $r->{output};
+}
+
+# what an sg_sign location may set
+my @allowed = (
+    ['proxy_set_header Host', location => 'proxy_set_header Host example.com;'],
+    ['proxy_set_header Connection ""',
+        location => 'proxy_set_header Connection "";'],
+    ['proxy_set_header X-Request-Id',
+        location => 'proxy_set_header X-Request-Id $request_id;'],
+    ['mirror off', location => 'mirror off;'],
+    ['mirror off at server level', server => 'mirror off;'],
+    ['Host, Connection and X-Request-Id together with mirror off',
+        location => 'proxy_set_header Host example.com; '
+            . 'proxy_set_header Connection ""; '
+            . 'proxy_set_header X-Request-Id $request_id; mirror off;'],
+    # set at server level but not inherited: the location has its own
+    ['a server-level proxy_set_header X-PARTNER-SIGN that the location '
+        . 'replaces with its own proxy_set_header',
+        server => 'proxy_set_header X-PARTNER-SIGN Zm9yZ2Vk;',
+        location => 'proxy_set_header Host example.com;'],
+    ['a server-level proxy_set_header Content-Type that the location '
+        . 'replaces with its own proxy_set_header',
+        server => 'proxy_set_header Content-Type text/plain;',
+        location => 'proxy_set_header Connection "";'],
+    ['a server-level mirror the location turns off',
+        server => 'mirror /somewhere;', location => 'mirror off;'],
+    ['a server-level proxy_pass_request_body off the location turns on',
+        server => 'proxy_pass_request_body off;',
+        location => 'proxy_pass_request_body on;'],
+    ['a server-level proxy_pass_request_headers off the location turns on',
+        server => 'proxy_pass_request_headers off;',
+        location => 'proxy_pass_request_headers on;'],
+);
+for my $case (@allowed) {
+    my ($what, %o) = @$case;
+    my $r = nginx_t(%o);
+    is $r->{rc}, 0, "nginx -t accepts $what in an sg_sign location"
+        or diag $r->{output};
+}
+
+{
+    my @leak = grep { index($printed, $_) >= 0 } @secrets;
+    ok !@leak, 'no key material in any nginx -t output or error log'
+        or diag 'leaked: ' . join ', ', map { substr($_, 0, 20) } @leak;
+}
+
+done_testing;
