@@ -1,6 +1,7 @@
 # ngx_sg_sign_module: build, demo, tests.
 #
-#   make          build the dynamic module (and the core's unit tests)
+#   make          build the dynamic module, its fault-injection build and
+#                 the core's unit tests
 #   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
 #   make test     every test, through prove (fuzz smoke and oracle included)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
@@ -17,6 +18,8 @@ NGINX      ?= /usr/sbin/nginx
 BUILD      := $(CURDIR)/build
 NGX_BUILD  := $(BUILD)/nginx
 MODULE     := $(BUILD)/ngx_http_sg_sign_module.so
+FAULT_BUILD  := $(BUILD)/faults/nginx
+FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
 
 # the Debian packages the build, the demo and the tests use
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
@@ -34,9 +37,9 @@ UNIT_BINS  := $(patsubst t/unit/test_%.c,$(BUILD)/unit/%.t,$(UNIT_SRCS))
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps module unit test run fuzz asan valgrind bench soak clean
+.PHONY: all deps module faults unit test run fuzz asan valgrind bench soak clean
 
-all: module unit
+all: module faults unit
 
 # Installs what is missing; a no-op on a machine that has everything.
 deps:
@@ -52,20 +55,35 @@ deps:
 
 # nginx-dev ships the tree for building modules; configure a copy of it with
 # the installed binary's flags so load_module accepts the result.
-$(NGX_BUILD)/Makefile: config
-	rm -rf $(NGX_BUILD)
-	mkdir -p $(BUILD)
-	cp -r $(NGX_SRC) $(NGX_BUILD)
-	cd $(NGX_BUILD) && . ./conf_flags && \
+# $(1): the copy's directory, $(2): extra compiler flags
+define configure_nginx
+	rm -rf $(1)
+	mkdir -p $(dir $(1))
+	cp -r $(NGX_SRC) $(1)
+	cd $(1) && . ./conf_flags && \
 	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt='-g -O2 -fPIC -Wall -Wextra -Werror' \
-	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log
+	        --with-cc-opt='-g -O2 -fPIC -Wall -Wextra -Werror $(2)' \
+	        --add-dynamic-module=$(CURDIR) >$(1).configure.log
+endef
+
+$(NGX_BUILD)/Makefile: config
+	$(call configure_nginx,$(NGX_BUILD),)
 
 $(MODULE): $(NGX_BUILD)/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
+# the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS
+$(FAULT_BUILD)/Makefile: config
+	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1)
+
+$(FAULT_MODULE): $(FAULT_BUILD)/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
+	$(MAKE) -C $(FAULT_BUILD) -f objs/Makefile modules
+	cp $(FAULT_BUILD)/objs/ngx_http_sg_sign_module.so $@
+
 module: $(MODULE)
+
+faults: $(FAULT_MODULE)
 
 $(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/unit

@@ -416,10 +416,39 @@ ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
     if (ctx == NULL) {
+#if (NGX_SG_SIGN_FAULTS)
+        ngx_msec_t  sign_delay = 0;
+
+        if (r == r->main) {
+            ngx_http_sg_sign_fault_arm(r, &sign_delay);
+        }
+#endif
+
         ctx = ngx_http_sg_sign_create_ctx(r);
+
         if (ctx == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "sg_sign: internal failure while creating the "
+                          "request context; nothing forwarded");
+
+            /*
+             * No mark keeps the body from an error_page fallback: let
+             * nginx drop it, and the headers (or all, if that fails too).
+             */
+            if (r == r->main) {
+                (void) ngx_http_discard_request_body(r);
+                (void) ngx_http_sg_sign_strip_headers(r,
+                                  ngx_http_sg_sign_auth_headers,
+                                  sizeof(ngx_http_sg_sign_auth_headers)
+                                  / sizeof(ngx_str_t), 0);
+            }
+
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+#if (NGX_SG_SIGN_FAULTS)
+        ctx->sign_delay = sign_delay;
+#endif
     }
 
     if (r != r->main) {
@@ -448,15 +477,6 @@ ngx_http_sg_sign_create_ctx(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t      *cln;
     ngx_http_sg_sign_ctx_t  *ctx;
-#if (NGX_SG_SIGN_FAULTS)
-    ngx_msec_t               sign_delay;
-
-    sign_delay = 0;
-
-    if (r == r->main) {
-        ngx_http_sg_sign_fault_arm(r, &sign_delay);
-    }
-#endif
 
     if (r != r->main) {
         /* the pool is the main request's: a subrequest leaves no mark */
@@ -478,10 +498,6 @@ ngx_http_sg_sign_create_ctx(ngx_http_request_t *r)
 
         cln->handler = ngx_http_sg_sign_ctx_cleanup;
     }
-
-#if (NGX_SG_SIGN_FAULTS)
-    ctx->sign_delay = sign_delay;
-#endif
 
     ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
 
@@ -1236,7 +1252,14 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_sg_sign_error_body(r, ctx) != NGX_OK) {
+    h = NULL;
+
+    if (ngx_http_sg_sign_error_body(r, ctx) != NGX_OK
+        || (ctx->error == NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED
+            && (h = ngx_http_sg_sign_alloc(
+                        ngx_list_push(&r->headers_out.headers)))
+               == NULL))
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sg_sign: internal failure while describing an "
                       "error; nothing forwarded");
@@ -1250,6 +1273,13 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
         r->err_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (h) {
+        /* RFC 9110 15.5.6: a 405 lists the allowed methods */
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        ngx_str_set(&h->value, "POST");
+    }
+
     r->headers_out.content_type_len = sizeof("application/json") - 1;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_lowcase = NULL;
@@ -1260,17 +1290,6 @@ ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
     if (r->headers_out.content_length) {
         r->headers_out.content_length->hash = 0;
         r->headers_out.content_length = NULL;
-    }
-
-    if (ctx->error == NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED) {
-        /* RFC 9110 15.5.6: a 405 lists the allowed methods (if it can) */
-
-        h = ngx_http_sg_sign_alloc(ngx_list_push(&r->headers_out.headers));
-        if (h) {
-            h->hash = 1;
-            ngx_str_set(&h->key, "Allow");
-            ngx_str_set(&h->value, "POST");
-        }
     }
 
     return ngx_http_next_header_filter(r);
