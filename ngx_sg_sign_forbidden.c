@@ -30,6 +30,8 @@ static char *ngx_http_sg_sign_check_one(ngx_conf_t *cf,
 static ngx_command_t *ngx_http_sg_sign_find_command(ngx_conf_t *cf,
     char *module, ngx_str_t *directive, ngx_uint_t *ctx_index);
 static ngx_uint_t ngx_http_sg_sign_header_forbidden(ngx_str_t *name);
+static char *ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf,
+    ngx_str_t *file, ngx_uint_t line);
 
 
 /*
@@ -82,6 +84,47 @@ ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
                                        file, line)
             != NGX_CONF_OK)
         {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return ngx_http_sg_sign_check_error_pages(cf, file, line);
+}
+
+
+/*
+ * nginx refuses a Content-Length over client_max_body_size when it finds
+ * the location, before the rewrite phase where the gateway takes the
+ * caller's headers and body: an error_page for 413 would hand both, as
+ * sent, to its fallback.  With client_max_body_size 0 only the gateway's
+ * own limit, sg_sign_max_body_size, applies, after the rewrite phase.
+ */
+
+static char *
+ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_uint_t line)
+{
+    ngx_uint_t                 i;
+    ngx_http_err_page_t       *err_page;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->error_pages == NULL || clcf->client_max_body_size == 0) {
+        return NGX_CONF_OK;
+    }
+
+    err_page = clcf->error_pages->elts;
+
+    for (i = 0; i < clcf->error_pages->nelts; i++) {
+        if (err_page[i].status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"error_page 413\" needs \"client_max_body_size "
+                          "0\" where \"sg_sign\" is on: nginx refuses a "
+                          "body over client_max_body_size before sg_sign "
+                          "takes the caller's headers "
+                          "(sg_sign_max_body_size still applies), "
+                          "in %V:%ui", file, line);
             return NGX_CONF_ERROR;
         }
     }

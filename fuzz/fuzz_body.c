@@ -19,6 +19,7 @@ typedef struct {
     sg_code_t    parse_rc;
     sg_error_t   parse_err;
     int          object;        /* the root is an object */
+    int          bad_session;   /* its session_id breaks the header rule */
     sg_code_t    write_rc;
     char        *out;
     size_t       out_len;
@@ -33,6 +34,7 @@ static void fuzz_body_payout(const char *in, size_t len, const sg_body_t *body,
     const sg_json_t *doc);
 static void fuzz_body_nomem(sg_schema_t schema, const char *in, size_t len,
     size_t allocs);
+static int fuzz_body_bad_session(const sg_json_t *doc);
 
 
 static fuzz_pool_t  pool;
@@ -61,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (ref.parse_rc == SG_OK && doc.nodes[0].type == SG_JSON_OBJECT) {
         ref.object = 1;
+        ref.bad_session = fuzz_body_bad_session(&doc);
         ref.write_rc = sg_jcs_write(&doc, &alloc, &ref.out, &ref.out_len,
                                     &ref.parse_err);
     }
@@ -115,12 +118,28 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
                       in, len);
         }
 
-        if (schema == SG_SCHEMA_OBJECT && ref->write_rc == SG_OK) {
+        if (ref->bad_session
+            && (rc != SG_ERR_INVALID_REQUEST
+                || strcmp(err.path, "session_id") != 0)
+            && schema == SG_SCHEMA_OBJECT)
+        {
+            fuzz_fail(name, "a bad session_id not refused as session_id", in,
+                      len);
+        }
+
+        if (schema == SG_SCHEMA_OBJECT && ref->write_rc == SG_OK
+            && !ref->bad_session)
+        {
             fuzz_fail(name, "refused an object sg_jcs_write can write", in,
                       len);
         }
 
         return;
+    }
+
+    if (ref->bad_session) {
+        fuzz_fail(name, "accepted a session_id with a control character or "
+                  "over 128 bytes", in, len);
     }
 
     if (ref->parse_rc != SG_OK || !ref->object) {
@@ -244,4 +263,33 @@ fuzz_body_nomem(sg_schema_t schema, const char *in, size_t len, size_t allocs)
         fuzz_fail(sg_schema_name(schema), "an allocation failure is not "
                   "reported as SG_ERR_NOMEM", in, len);
     }
+}
+
+
+/* sg_body.c's rule, written again from its definition */
+
+static int
+fuzz_body_bad_session(const sg_json_t *doc)
+{
+    uint32_t  i, id;
+
+    id = sg_json_member(doc, 0, "session_id");
+
+    if (id == SG_JSON_NONE || doc->nodes[id].type != SG_JSON_STRING) {
+        return 0;
+    }
+
+    if (doc->nodes[id].len > 128) {
+        return 1;
+    }
+
+    for (i = 0; i < doc->nodes[id].len; i++) {
+        if ((unsigned char) doc->nodes[id].str[i] < 0x20
+            || doc->nodes[id].str[i] == 0x7f)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }

@@ -59,6 +59,7 @@ $t->start(<<"EOF");
         }
         location = /fallback/session/start/payout {
             $sign
+            client_max_body_size 0;     # error_page 413 needs it
             error_page 400 403 405 413 415 500 = \@fallback;
             $proxy
         }

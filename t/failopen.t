@@ -110,6 +110,7 @@ $t->start(<<"EOF");
         location = /eb/api/v1/session/start/payout {
             sg_sign on;
             sg_sign_max_body_size 1k;
+            client_max_body_size 0;     # error_page 413 needs it
             error_page 400 405 413 415 = \@fallback;
             access_log $d/logs/b.log sgsub;
             $proxy

@@ -82,6 +82,12 @@ my @forbidden = (
         ['x_partner_sign', 'Zm9yZ2Vk'],
         ['X_Partner_Submerchant', 'evil']),
     ['mirror /somewhere', 'mirror /somewhere;', 'mirror'],
+    # nginx refuses client_max_body_size before the gateway's rewrite phase
+    ['error_page 413 with a client_max_body_size',
+        'error_page 413 = /too-large;', 'client_max_body_size 0'],
+    ['error_page 413 with client_max_body_size 2m',
+        'client_max_body_size 2m; error_page 400 413 /too-large;',
+        'client_max_body_size 0'],
 );
 
 for my $case (@forbidden) {
@@ -116,6 +122,9 @@ my @allowed = (
     ['proxy_set_header X-Request-Id',
         location => 'proxy_set_header X-Request-Id $request_id;'],
     ['mirror off', location => 'mirror off;'],
+    ['error_page 413 with client_max_body_size 0',
+        location => 'client_max_body_size 0; error_page 413 /too-large;'],
+    ['error_page 400 415 500', location => 'error_page 400 415 500 /err;'],
     ['mirror off at server level', server => 'mirror off;'],
     ['Host, Connection and X-Request-Id together with mirror off',
         location => 'proxy_set_header Host example.com; '

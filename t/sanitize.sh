@@ -10,7 +10,7 @@
 #   env LD_PRELOAD=libasan.so:libubsan.so ASAN_OPTIONS=... nginx ...
 # (SG_SIGN_NGINX_PREFIX). Reports go to files, one per process, in
 # build/asan/logs/. Exit status: 0 when the tests pass and no ASan/LSan/UBSan
-# report mentions the module's code (ngx_sg_sign_module.c, src/sg_*);
+# report mentions the module's code (ngx_sg_sign_*.c, src/sg_*);
 # 1 otherwise (the offending reports are printed).
 #
 # ASan cannot see overflows inside an nginx pool block (ngx_palloc carves
@@ -115,7 +115,7 @@ shopt -s nullglob
 reports=("$LOGS"/asan.* "$LOGS"/ubsan.*)
 ours=()
 for f in "${reports[@]}"; do
-    if grep -qE 'ngx_sg_sign_module\.c|/src/sg_[a-z_]+\.[ch]|ngx_http_sg_sign_|\bsg_(json|jcs|schema|body|signer|error)_' "$f"; then
+    if grep -qE 'ngx_sg_sign_[a-z_]+\.c|/src/sg_[a-z_]+\.[ch]|ngx_http_sg_sign_|\bsg_(json|jcs|schema|body|signer|error)_' "$f"; then
         ours+=("$f")
     fi
 done

@@ -12,7 +12,7 @@
 # 0 when the tests pass and valgrind reports no invalid read/write/free (in
 # any code: nginx, OpenSSL or the module), and no "definitely lost" block and
 # no use of uninitialised memory whose stack includes the module (sg_*,
-# ngx_http_sg_sign_*, ngx_sg_sign_module.c); 1 otherwise, with the reports.
+# ngx_http_sg_sign_*, ngx_sg_sign_*.c); 1 otherwise, with the reports.
 #
 # Memory the module takes from nginx pools is checked at the pool block's
 # edges only (ngx_palloc carves malloc'd blocks); what the core and OpenSSL
@@ -63,7 +63,7 @@ prove_rc=$?
 perl -e '
     use strict;
     use warnings;
-    my $module = qr/\((?:ngx_sg_sign_module|sg_\w+)\.[ch]:\d+\)|ngx_http_sg_sign_|\bsg_(?:json|jcs|schema|body|signer|error)_\w+|ngx_http_sg_sign_module\.so/;
+    my $module = qr/\((?:ngx_sg_sign_\w+|sg_\w+)\.[ch]:\d+\)|ngx_http_sg_sign_|\bsg_(?:json|jcs|schema|body|signer|error)_\w+|ngx_http_sg_sign_module\.so/;
     my ($files, $summaries, @fail, %info) = (0, 0);
     for my $f (sort @ARGV) {
         open my $fh, "<", $f or next;

@@ -467,6 +467,15 @@ function emit(input) {
         rec.refuse = true;
     }
 
+    // the gateway's session_id rule, whatever the schema (sg_body.c)
+    const sid = parsed !== null && typeof parsed === 'object'
+        && !Array.isArray(parsed) ? parsed.session_id : undefined;
+    if (typeof sid === 'string'
+        && (Buffer.byteLength(sid, 'utf8') > 128 || /[\u0000-\u001f\u007f]/.test(sid)))
+    {
+        rec.session_refuse = true;
+    }
+
     process.stdout.write(JSON.stringify(rec) + '\n');
 }
 
