@@ -14,6 +14,33 @@ static ngx_uint_t ngx_http_sg_sign_identity_coding(ngx_str_t *value);
 static u_char *ngx_http_sg_sign_skip_ows(u_char *p, u_char *last);
 
 
+ngx_table_elt_t *
+ngx_http_sg_sign_header_first(ngx_http_request_t *r,
+    ngx_http_sg_sign_header_iter_t *it)
+{
+    it->part = &r->headers_in.headers.part;
+    it->i = 0;
+
+    return ngx_http_sg_sign_header_next(it);
+}
+
+
+ngx_table_elt_t *
+ngx_http_sg_sign_header_next(ngx_http_sg_sign_header_iter_t *it)
+{
+    while (it->i >= it->part->nelts) {
+        if (it->part->next == NULL) {
+            return NULL;
+        }
+
+        it->part = it->part->next;
+        it->i = 0;
+    }
+
+    return (ngx_table_elt_t *) it->part->elts + it->i++;
+}
+
+
 /*
  * Whether a header's lower-case name is one of names (lower case, with
  * '-'), reading '_' as '-': with underscores_in_headers on (or
@@ -233,41 +260,29 @@ ngx_http_sg_sign_push_header(ngx_http_request_t *r,
 const char *
 ngx_http_sg_sign_check_framing(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t                 *h;
+    ngx_http_sg_sign_header_iter_t   it;
 
     static ngx_str_t  content_type = ngx_string("content-type");
     static ngx_str_t  content_encoding = ngx_string("content-encoding");
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == content_type.len
-            && ngx_strncmp(h[i].lowcase_key, content_type.data,
+    for (h = ngx_http_sg_sign_header_first(r, &it);
+         h;
+         h = ngx_http_sg_sign_header_next(&it))
+    {
+        if (h->key.len == content_type.len
+            && ngx_strncmp(h->lowcase_key, content_type.data,
                            content_type.len) == 0
-            && !ngx_http_sg_sign_json_media_type(&h[i].value))
+            && !ngx_http_sg_sign_json_media_type(&h->value))
         {
             return "the Content-Type must be application/json, "
                    "with no charset other than UTF-8";
         }
 
-        if (h[i].key.len == content_encoding.len
-            && ngx_strncmp(h[i].lowcase_key, content_encoding.data,
+        if (h->key.len == content_encoding.len
+            && ngx_strncmp(h->lowcase_key, content_encoding.data,
                            content_encoding.len) == 0
-            && !ngx_http_sg_sign_identity_coding(&h[i].value))
+            && !ngx_http_sg_sign_identity_coding(&h->value))
         {
             return "the body must not be encoded: "
                    "Content-Encoding must be identity";

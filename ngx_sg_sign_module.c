@@ -1810,43 +1810,31 @@ ngx_http_sg_sign_fault(void)
 static void
 ngx_http_sg_sign_fault_arm(ngx_http_request_t *r, ngx_msec_t *sign_delay)
 {
-    ngx_int_t         n;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_int_t                        n;
+    ngx_table_elt_t                 *h;
+    ngx_http_sg_sign_header_iter_t   it;
 
     ngx_http_sg_sign_fault_at = 0;
     ngx_http_sg_sign_fault_seen = 0;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        n = ngx_atoi(h[i].value.data, h[i].value.len);
+    for (h = ngx_http_sg_sign_header_first(r, &it);
+         h;
+         h = ngx_http_sg_sign_header_next(&it))
+    {
+        n = ngx_atoi(h->value.data, h->value.len);
 
         if (n == NGX_ERROR) {
             continue;
         }
 
-        if (h[i].key.len == sizeof("x-sg-fault-alloc") - 1
-            && ngx_strncmp(h[i].lowcase_key, "x-sg-fault-alloc",
+        if (h->key.len == sizeof("x-sg-fault-alloc") - 1
+            && ngx_strncmp(h->lowcase_key, "x-sg-fault-alloc",
                            sizeof("x-sg-fault-alloc") - 1) == 0)
         {
             ngx_http_sg_sign_fault_at = n;
 
-        } else if (h[i].key.len == sizeof("x-sg-fault-sign-delay") - 1
-                   && ngx_strncmp(h[i].lowcase_key, "x-sg-fault-sign-delay",
+        } else if (h->key.len == sizeof("x-sg-fault-sign-delay") - 1
+                   && ngx_strncmp(h->lowcase_key, "x-sg-fault-sign-delay",
                                   sizeof("x-sg-fault-sign-delay") - 1) == 0)
         {
             *sign_delay = n;

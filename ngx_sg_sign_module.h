@@ -44,6 +44,17 @@ typedef struct {
 } ngx_http_sg_sign_header_name_t;
 
 
+/* for (h = ..._header_first(r, &it); h; h = ..._header_next(&it)) */
+typedef struct {
+    ngx_list_part_t            *part;
+    ngx_uint_t                  i;
+} ngx_http_sg_sign_header_iter_t;
+
+
+ngx_table_elt_t *ngx_http_sg_sign_header_first(ngx_http_request_t *r,
+    ngx_http_sg_sign_header_iter_t *it);
+ngx_table_elt_t *ngx_http_sg_sign_header_next(
+    ngx_http_sg_sign_header_iter_t *it);
 ngx_uint_t ngx_http_sg_sign_header_named(ngx_str_t *lowcase, ngx_str_t *names,
     ngx_uint_t n);
 ngx_int_t ngx_http_sg_sign_strip_headers(ngx_http_request_t *r,
