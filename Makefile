@@ -113,6 +113,7 @@ bench: deps
 	$(MAKE) module
 	bench/bench_core.sh
 	bench/bench.sh
+	bench/held_memory.sh
 
 soak: deps
 	$(MAKE) module

@@ -347,7 +347,7 @@ sub upstream_requests {
     return @reqs;
 }
 
-sub upstream_count { scalar(my @r = $_[0]->upstream_requests) }
+sub upstream_count { my ($self, $dir) = @_; return scalar(my @r = $self->upstream_requests($dir)) }
 
 sub last_upstream {
     my ($self) = @_;
