@@ -436,8 +436,11 @@ sub mutate {
     my $k = ref $doc eq 'O' ? int rand 8 : 3;
     my @all = nodes($doc);
 
+    # the members of objects (array elements are not dropped or renamed)
+    my @m = grep { my @s = @{ $_->[0] };
+                   @s && ref get($doc, @s[0 .. $#s - 1]) eq 'O' } @all;
+
     if ($k == 0) {                      # drop a member
-        my @m = grep { @{ $_->[0] } && ref get($doc, @{ $_->[0] }[0 .. $#{ $_->[0] } - 1]) eq 'O' } @all;
         return ($doc, 'nothing to drop') unless @m;
         my $steps = pick(@m)->[0];
         my $parent = get($doc, @$steps[0 .. $#$steps - 1]);
@@ -447,7 +450,6 @@ sub mutate {
     }
 
     if ($k == 1) {                      # rename a member (a typo)
-        my @m = grep { @{ $_->[0] } && ref get($doc, @{ $_->[0] }[0 .. $#{ $_->[0] } - 1]) eq 'O' } @all;
         return ($doc, 'nothing to rename') unless @m;
         my $steps = pick(@m)->[0];
         my $parent = get($doc, @$steps[0 .. $#$steps - 1]);
