@@ -14,7 +14,7 @@ static int sg_body_session_id_ok(const char *s, size_t len);
 
 
 sg_code_t
-sg_body_canonicalize(sg_schema_t schema, const char *input, size_t len,
+sg_body_canonicalize(const sg_schema_t *schema, const char *input, size_t len,
     sg_alloc_t *a, sg_body_t *body, sg_error_t *err)
 {
     uint32_t   id;

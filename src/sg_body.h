@@ -30,7 +30,7 @@ typedef struct {
 } sg_body_t;
 
 
-sg_code_t sg_body_canonicalize(sg_schema_t schema, const char *input,
+sg_code_t sg_body_canonicalize(const sg_schema_t *schema, const char *input,
     size_t len, sg_alloc_t *a, sg_body_t *body, sg_error_t *err);
 
 

@@ -24,7 +24,9 @@ typedef struct {
     sg_code_t    code;
     size_t       offset;        /* first offending byte of the input */
     char         path[SG_PATH_MAX];  /* "amount_details.currency", or "" */
-    const char  *reason;        /* a constant string, never input */
+    const char  *reason;        /* a constant string, or detail; never
+                                   input */
+    char         detail[160];   /* a reason composed from the schema */
 } sg_error_t;
 
 

@@ -1,6 +1,7 @@
 /*
- * The provider's request rules (CONTRACT "session/start/payout rules"), and
- * the schema-level normalizations they imply (currency to lower case).
+ * Request rules as data: a JSON Schema (draft-07 subset) validator over the
+ * document sg_json already parsed, plus the gateway's x-sg-* extensions
+ * (integer literals, Luhn, lower-case normalization, discriminators).
  */
 
 #ifndef SG_SCHEMA_H
@@ -13,20 +14,58 @@
 #include "sg_json.h"
 
 
-typedef enum {
-    SG_SCHEMA_PAYOUT = 0,       /* session/start/payout, the default */
-    SG_SCHEMA_OBJECT            /* any JSON object */
-} sg_schema_t;
+/* a compiled schema: immutable once compiled, safe to share read-only */
+typedef struct sg_schema_s  sg_schema_t;
 
 
-/* looks a schema up by its directive name; -1 if unknown */
-int sg_schema_find(const char *name, size_t len, sg_schema_t *schema);
+/* why a schema did not compile: never a value from a request */
+typedef struct {
+    char        message[256];   /* what is wrong */
+    char        pointer[256];   /* JSON pointer of the offending keyword,
+                                   "" for the root, e.g. "/properties/a/type" */
+    unsigned    line;           /* 1-based line of it in the schema text */
+} sg_schema_error_t;
 
-const char *sg_schema_name(sg_schema_t schema);
 
-/* checks doc against schema and normalizes it in place */
-sg_code_t sg_schema_check(sg_schema_t schema, sg_json_t *doc, sg_alloc_t *a,
-    sg_error_t *err);
+/*
+ * The built-in schemas, embedded at build time (schemas/, by path): their JSON
+ * text by name ("session/start/payout", "object", "sg:common"), or NULL.
+ */
+const char *sg_schema_builtin(const char *name, size_t name_len,
+    size_t *text_len);
+
+/* the names of the built-in schemas a location may use, NULL-terminated */
+extern const char  *sg_schema_builtin_names[];
+
+/*
+ * Compiles a schema from its JSON text.  common is the compiled "sg:common"
+ * schema that "$ref": "sg:common#/definitions/..." resolves against (NULL:
+ * such a $ref does not compile).  Everything the subset does not support is
+ * refused here, never ignored later.  Returns NULL and fills err (if not
+ * NULL) on failure, or on memory exhaustion ("out of memory").
+ * The compiled schema does not point into text.
+ */
+sg_schema_t *sg_schema_compile(const char *text, size_t len,
+    const sg_schema_t *common, sg_schema_error_t *err);
+
+/*
+ * A built-in schema by name, compiled (with its own copy of "sg:common"
+ * when it needs one); NULL if the name is unknown or compiling failed.
+ */
+sg_schema_t *sg_schema_compile_builtin(const char *name, size_t name_len,
+    sg_schema_error_t *err);
+
+void sg_schema_free(sg_schema_t *schema);
+
+/*
+ * Validates doc against schema (the first error in document order goes to
+ * err: SG_ERR_INVALID_REQUEST with err->path the member path and
+ * err->reason the rule, never the value), then applies the schema's
+ * normalizations (x-sg-lowercase) to doc in place, allocating from a.
+ * Returns SG_OK, SG_ERR_INVALID_REQUEST or SG_ERR_NOMEM.
+ */
+sg_code_t sg_schema_check(const sg_schema_t *schema, sg_json_t *doc,
+    sg_alloc_t *a, sg_error_t *err);
 
 
 #endif /* SG_SCHEMA_H */

@@ -9,9 +9,15 @@
 #include "tap.h"
 
 
+/* the built-in schemas the rows name, compiled once in main() */
+enum { SG_SCHEMA_PAYOUT = 0, SG_SCHEMA_OBJECT };
+
+static sg_schema_t  *schemas[2];
+
+
 typedef struct {
     const char  *name;
-    sg_schema_t  schema;
+    int          schema;
     const char  *body;
     sg_code_t    code;
     const char  *path;      /* expected err.path, or canonical output */
@@ -320,6 +326,83 @@ static const schema_case_t  cases[] = {
 };
 
 
+/* what a schema that does not compile is told: line, pointer, message */
+
+typedef struct {
+    const char  *name;
+    const char  *schema;
+    unsigned     line;
+    const char  *pointer;
+    const char  *message;     /* a substring */
+} compile_case_t;
+
+
+static const compile_case_t  compile_cases[] = {
+    { "not JSON", "{\"type\":}", 1, "", "not JSON" },
+    { "an unknown keyword", "{\n\"properties\":{\"a\":{\"format\":\"email\"}}}",
+      2, "/properties/a/format", "unsupported keyword" },
+    { "a remote $ref", "{\"$ref\":\"http://example.com/s.json\"}", 1,
+      "/$ref", "references" },
+    { "a $ref that resolves nowhere", "{\"$ref\":\"#/definitions/nope\"}",
+      1, "/$ref", "resolves to no schema" },
+    { "a bad pattern", "{\"pattern\":\"(\"}", 1, "/pattern",
+      "regular expression" },
+    { "a wrong-typed keyword", "{\"minLength\":\"3\"}", 1, "/minLength",
+      "non-negative integer" },
+    { "an unknown type", "{\"type\":\"text\"}", 1, "/type", "type" },
+    { "x-sg-lowercase under anyOf",
+      "{\"anyOf\":[{\"x-sg-lowercase\":true}]}", 1,
+      "/anyOf/0/x-sg-lowercase", "normalization" },
+    { "x-sg-lowercase under not", "{\"not\":{\"x-sg-lowercase\":true}}", 1,
+      "/not/x-sg-lowercase", "normalization" },
+    { "x-sg-lowercase reached by a $ref from under oneOf",
+      "{\"definitions\":{\"l\":{\"x-sg-lowercase\":true}},"
+      "\"oneOf\":[{\"$ref\":\"#/definitions/l\"}]}", 1, "/oneOf/0/$ref",
+      "normalization" },
+    { "a discriminator without consts",
+      "{\"x-sg-discriminator\":\"type\",\"oneOf\":[{\"type\":\"object\"}]}",
+      1, "/oneOf/0", "discriminator" },
+    { "a pointer escapes ~ and /",
+      "{\"properties\":{\"a/b~c\":{\"type\":1}}}", 1,
+      "/properties/a~1b~0c/type", "type" },
+};
+
+
+static void
+test_compile_errors(void)
+{
+    char               name[256];
+    size_t             i;
+    sg_schema_t       *s;
+    sg_schema_error_t  err;
+
+    for (i = 0; i < sizeof(compile_cases) / sizeof(compile_cases[0]); i++) {
+        const compile_case_t  *c = &compile_cases[i];
+
+        s = sg_schema_compile(c->schema, strlen(c->schema), NULL, &err);
+
+        snprintf(name, sizeof(name), "%s is refused at load", c->name);
+        tap_ok(s == NULL, name);
+        sg_schema_free(s);
+
+        snprintf(name, sizeof(name), "%s: line %u, at \"%s\"", c->name,
+                 c->line, c->pointer);
+        tap_ok(err.line == c->line && strcmp(err.pointer, c->pointer) == 0,
+               name);
+        if (err.line != c->line || strcmp(err.pointer, c->pointer) != 0) {
+            tap_diag(err.pointer);
+        }
+
+        snprintf(name, sizeof(name), "%s: the message says \"%s\"",
+                 c->name, c->message);
+        tap_ok(strstr(err.message, c->message) != NULL, name);
+        if (strstr(err.message, c->message) == NULL) {
+            tap_diag(err.message);
+        }
+    }
+}
+
+
 int
 main(void)
 {
@@ -328,13 +411,22 @@ main(void)
     sg_body_t     body;
     sg_code_t     rc;
     sg_error_t    err;
-    sg_schema_t   schema;
     TEST_POOL    (pool, alloc);
+
+    schemas[SG_SCHEMA_PAYOUT] = sg_schema_compile_builtin(
+                                    "session/start/payout", 20, NULL);
+    schemas[SG_SCHEMA_OBJECT] = sg_schema_compile_builtin("object", 6, NULL);
+
+    if (schemas[SG_SCHEMA_PAYOUT] == NULL || schemas[SG_SCHEMA_OBJECT] == NULL)
+    {
+        tap_diag("the built-in schemas do not compile");
+        return 1;
+    }
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&err, 0, sizeof(err));
 
-        rc = sg_body_canonicalize(cases[i].schema, cases[i].body,
+        rc = sg_body_canonicalize(schemas[cases[i].schema], cases[i].body,
                                   strlen(cases[i].body), &alloc, &body, &err);
 
         snprintf(name, sizeof(name), "%s: code", cases[i].name);
@@ -366,7 +458,7 @@ main(void)
     /* a description names the path and the rule, never the value */
 
     memset(&err, 0, sizeof(err));
-    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+    rc = sg_body_canonicalize(schemas[SG_SCHEMA_PAYOUT],
              "{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
              "\"bank_card\":{\"number\":\"4111111111111112\"}}}}",
              strlen("{\"session_id\":\"1\"," CARD "{\"type\":\"bank_card\","
@@ -380,7 +472,7 @@ main(void)
     test_pool_reset(&pool);
 
     memset(&err, 0, sizeof(err));
-    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+    rc = sg_body_canonicalize(schemas[SG_SCHEMA_PAYOUT],
              "{\"session_id\":\"1\",\"amount_details\":{\"amount\":100.5,"
              "\"currency\":\"usd\"}}",
              strlen("{\"session_id\":\"1\",\"amount_details\":{\"amount\":"
@@ -393,7 +485,7 @@ main(void)
     test_pool_reset(&pool);
 
     memset(&err, 0, sizeof(err));
-    rc = sg_body_canonicalize(SG_SCHEMA_PAYOUT,
+    rc = sg_body_canonicalize(schemas[SG_SCHEMA_PAYOUT],
              "{\"session_id\":\"s-42\",\"metadata\":\"x\"}",
              strlen("{\"session_id\":\"s-42\",\"metadata\":\"x\"}"),
              &alloc, &body, &err);
@@ -404,12 +496,16 @@ main(void)
 
     /* the directive's names */
 
-    tap_ok(sg_schema_find("session/start/payout", 20, &schema) == 0
-           && schema == SG_SCHEMA_PAYOUT, "schema session/start/payout exists");
-    tap_ok(sg_schema_find("object", 6, &schema) == 0
-           && schema == SG_SCHEMA_OBJECT, "schema object exists");
-    tap_ok(sg_schema_find("nope", 4, &schema) != 0,
+    tap_ok(sg_schema_builtin("session/start/payout", 20, &i) != NULL,
+           "schema session/start/payout exists");
+    tap_ok(sg_schema_builtin("object", 6, &i) != NULL, "schema object exists");
+    tap_ok(sg_schema_compile_builtin("nope", 4, NULL) == NULL,
            "an unknown schema name is refused");
+
+    test_compile_errors();
+
+    sg_schema_free(schemas[SG_SCHEMA_PAYOUT]);
+    sg_schema_free(schemas[SG_SCHEMA_OBJECT]);
 
     return tap_done();
 }
