@@ -1,7 +1,9 @@
 # ngx_sg_sign_module: build, demo, tests.
 #
-#   make          build the dynamic module, its fault-injection build and
-#                 the core's unit tests
+#   make          build the dynamic module, its fault-injection build, the
+#                 core's unit tests and build/schema_driver
+#   make schemas  build/sg_sign_schemas.c, the built-in schemas (schemas/)
+#                 for builds that compile src/ themselves
 #   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
 #   make test     every test, through prove (fuzz smoke and oracle included)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
@@ -33,7 +35,7 @@ WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPR
 GLUE       := $(wildcard ngx_sg_sign_*.[ch])
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
-CORE_LIBS  := -lpcre2-8 -lcrypto
+CORE_LIBS  := -lpcre2-8 -lcrypto -lm
 
 # the built-in schemas, embedded by schemas/embed.sh: nginx's configure runs
 # it (config) for the module; SCHEMAS_C is the same file for the builds
@@ -114,11 +116,19 @@ $(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) \
 	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
 	    $(CORE_LIBS) -pthread
 
-unit: $(UNIT_BINS)
+# the engine from the command line (t/ajv_diff.t, the test-suite runner)
+$(BUILD)/schema_driver: t/unit/schema_driver.c $(CORE_SRCS) $(CORE_HDRS) \
+                        $(SCHEMAS_C)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	    $(CORE_LIBS)
+
+unit: $(UNIT_BINS) $(BUILD)/schema_driver
 
 test: deps
 	$(MAKE) all
-	prove -e '' $(UNIT_BINS) t/*.t
+	prove -e '' $(UNIT_BINS)
+	prove t/*.t
 
 run: deps
 	$(MAKE) module
