@@ -23,10 +23,19 @@ mkdir $sdir or die "$sdir: $!\n";
 mkdir "$sdir/dir.json" or die "$sdir/dir.json: $!\n";
 
 # the built-ins this build embeds, as schemas/embed.sh names them
-my @BUILTINS = sort map { s{^\Q$SgSign::Test::ROOT\E/schemas/}{}r
-                              =~ s{\.json\z}{}r }
-    grep { !m{/schemas/common\.json\z} }
-    split /\n/, `find $SgSign::Test::ROOT/schemas -name '.?*' -prune -o -type f -name '*.json' -print`;
+my $SCHEMAS = "$SgSign::Test::ROOT/schemas";
+my @BUILTINS = sort map { s{^\Q$SCHEMAS\E/}{}r =~ s{\.json\z}{}r }
+    grep { $_ ne "$SCHEMAS/common.json" }
+    split /\n/,
+    `find $SCHEMAS -name '.?*' -prune -o -type f -name '*.json' -print`;
+my $BUILTIN_LIST = join ', ', map { qq("$_") } @BUILTINS;
+my $NOWHERE = 'the reference resolves to no schema';
+
+# one regex of several pieces (each keeps its own flags)
+sub re {
+    my $s = join '', @_;
+    return qr/$s/;
+}
 
 sub schema_file {
     my ($name, $text, $mode) = @_;
@@ -90,7 +99,7 @@ EOF
     }
 }
 EOF
-        qr{line 4, at /properties/amount/\$ref: the reference resolves to no schema}],
+        qr{line 4, at /properties/amount/\$ref: \Q$NOWHERE\E}],
     ['a $ref into sg:common that resolves nowhere', <<'EOF', 0644, undef,
 {
     "type": "object",
@@ -99,7 +108,7 @@ EOF
     }
 }
 EOF
-        qr{line 4, at /properties/amount/\$ref: the reference resolves to no schema}],
+        qr{line 4, at /properties/amount/\$ref: \Q$NOWHERE\E}],
     ['a remote $ref', <<'EOF', 0644, undef,
 {
     "type": "object",
@@ -108,7 +117,7 @@ EOF
     }
 }
 EOF
-        qr{line 4, at /properties/amount/\$ref: only "#\.\.\." and "sg:common#\.\.\." references}],
+        qr{line 4, at /properties/amount/\$ref: only "#\.\.\." and }],
     ['a pattern PCRE2 refuses', <<'EOF', 0644, undef,
 {
     "type": "object",
@@ -120,7 +129,7 @@ EOF
     }
 }
 EOF
-        qr{line 6, at /properties/session_id/pattern: not a valid regular expression}],
+        qr{line 6, at /properties/session_id/pattern: not a valid regular }],
     ['a keyword value of the wrong type', <<'EOF', 0644, undef,
 {
     "type": "object",
@@ -140,7 +149,7 @@ EOF
     ]
 }
 EOF
-        qr{line 3, at /anyOf/0/x-sg-lowercase: a normalization cannot be used under anyOf}],
+        qr{line 3, at /anyOf/0/x-sg-lowercase: a normalization cannot be }],
     ['a group-writable file', $VALID, 0664, undef,
         qr/has permissions 0664: group or others can write it; chmod 644 it/],
     ['a file others can write', $VALID, 0646, undef,
@@ -154,7 +163,8 @@ EOF
     ['a directory named *.json', undef, undef, "$sdir/dir.json",
         qr/schema file "\Q$sdir\E\/dir\.json" is not a regular file/],
     ['an unknown built-in name', undef, undef, 'session/start/refund',
-        qr/no built-in schema "session\/start\/refund": the built-in schemas are \Q@{[join ', ', map { qq("$_") } @BUILTINS]}\E/],
+        re(qr{no built-in schema "session/start/refund": the built-in },
+            qr{schemas are \Q$BUILTIN_LIST\E})],
     ['sg:common, which is shared definitions, not a schema', undef, undef,
         'sg:common', qr/no built-in schema "sg:common"/],
 );
@@ -198,7 +208,9 @@ EOF
     my ($r) = nginx_t(location({ extra => "        sg_sign_schema $path;" }));
     my $line = $t->conf_line(qr/^\s*sg_sign_schema /);
     isnt $r->{rc}, 0, 'nginx -t refuses a bad file named at server level';
-    like $r->{output}, qr{sg_sign: schema file "\Q$path\E" line 3, at /properties/amount/minimum: must be a number in \Q@{[$t->conf_path]}\E:$line$}m,
+    my $conf = $t->conf_path;
+    like $r->{output}, re(qr{sg_sign: schema file "\Q$path\E" line 3, at },
+        qr{/properties/amount/minimum: must be a number in \Q$conf\E:$line$}m),
         'the refusal names the server-level line, the schema line and the '
         . 'pointer';
 }
@@ -229,7 +241,9 @@ for my $mode (0644, 0600, 0444) {
 {
     my $path = schema_file('shared.json', $VALID);
     my ($r, $out) = nginx_t(location("sg_sign_schema $path;"));
-    like $out, qr/\[notice\] [^\n]*sg_sign: loaded schema file "\Q$path\E" sha256:\Q@{[sha256_hex($VALID)]}\E/,
+    my $sha = sha256_hex($VALID);
+    like $out, re(qr/\[notice\] [^\n]*sg_sign: loaded schema file /,
+        qr/"\Q$path\E" sha256:$sha/),
         'the notice names the schema file and the SHA-256 of what was loaded';
 
     # two locations, one file: read and compiled once per configuration
@@ -288,8 +302,10 @@ EOF
 my $payout = read_file("$SgSign::Test::ROOT/schemas/session/start/payout.json")
     // die "no schemas/session/start/payout.json\n";
 my $tight = $payout;
-my $edits = $tight =~ s{("amount":\s*\{\s*)("\$ref":\s*"sg:common#/definitions/amount")(\s*\})}
-                       {$1"allOf": [{$2}, {"maximum": 50000000}]$3};
+my $edits = $tight =~ s{("amount":\s*\{\s*)
+                        ("\$ref":\s*"sg:common\#/definitions/amount")
+                        (\s*\})}
+                       {$1"allOf": [{$2}, {"maximum": 50000000}]$3}x;
 is $edits, 1, 'the payout schema has amount_details.amount to tighten';
 
 my $live = schema_file('payout.json', $payout);
@@ -337,7 +353,8 @@ SKIP: {
     unlike $refused->body, qr/60000000/,
         'the refusal does not echo the amount';
 }
-like $t->error_log($off), qr/loaded schema file "\Q$live\E" sha256:\Q@{[sha256_hex($tight)]}\E/,
+my $sha = sha256_hex($tight);
+like $t->error_log($off), qr/loaded schema file "\Q$live\E" sha256:$sha/,
     'the reload logs the new file\'s SHA-256';
 ok signed(payout(50000000)), 'the tightened file signs 50000000';
 ok signed(payout(60000000, '/api/v1/other')),
@@ -351,7 +368,10 @@ my $log = SgSign::Test::wait_for(sub {
     my $l = $t->error_log($off);
     $l =~ /\[emerg\]/ ? $l : undef;
 }, 10) // $t->error_log($off);
-like $log, qr{\[emerg\][^\n]*sg_sign: schema file "\Q$live\E" line \d+, at /definitions/amount_details/properties/amount/allOf/1/maximum: must be a number in \Q@{[$t->conf_path]}\E:\d+},
+my $conf = $t->conf_path;
+like $log, re(qr{\[emerg\][^\n]*sg_sign: schema file "\Q$live\E" line \d+, at },
+    qr{/definitions/amount_details/properties/amount/allOf/1/maximum: },
+    qr{must be a number in \Q$conf\E:\d+}),
     'a reload with a broken schema file is refused, naming file, line and '
     . 'pointer';
 ok kill(0, $master) && $t->master_pid == $master,
