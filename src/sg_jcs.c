@@ -16,9 +16,16 @@
 #define SG_JCS_DIGITS  17
 
 
+/*
+ * Every write checks the room left (BearSSL's habit): the bound comes from
+ * sg_json.c, and a later rule that lengthens a value must fail closed, not
+ * overrun the buffer.  A write that does not fit sets "full" and writes
+ * nothing; sg_jcs_write then refuses the whole output.
+ */
 typedef struct {
     char    *p;
     char    *end;           /* what sg_json_t's jcs_max allows */
+    int      full;
 } sg_jcs_out_t;
 
 
@@ -41,6 +48,7 @@ static void sg_jcs_copy(sg_jcs_out_t *w, const sg_json_t *doc,
     const char *s, size_t len);
 static size_t sg_jcs_plain_run(const unsigned char *u, size_t len, size_t i);
 static void sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len);
+static void sg_jcs_char(sg_jcs_out_t *w, char c);
 
 
 /*
@@ -635,8 +643,9 @@ sg_jcs_write(const sg_json_t *doc, sg_alloc_t *a, char **out,
 
     w.p = buf;
     w.end = buf + doc->jcs_max;
+    w.full = 0;
 
-    if (sg_jcs_emit(doc, &w, &bad) != 0) {
+    if (sg_jcs_emit(doc, &w, &bad) != 0 && !w.full) {
         sg_error_set(err, SG_ERR_INVALID_REQUEST, doc->nodes[bad].offset,
                      "number cannot be represented exactly; "
                      "send it as a string or in minor units");
@@ -645,6 +654,13 @@ sg_jcs_write(const sg_json_t *doc, sg_alloc_t *a, char **out,
         }
 
         return SG_ERR_INVALID_REQUEST;
+    }
+
+    if (w.full) {
+        /* the bound was wrong: never send a truncated body */
+        sg_error_set(err, SG_ERR_NOMEM, 0,
+                     "internal error: the canonical form outgrew its bound");
+        return SG_ERR_NOMEM;
     }
 
     *w.p = '\0';
@@ -689,14 +705,14 @@ sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
 
             if (node->type == SG_JSON_OBJECT) {
                 obj[depth++] = 1;
-                *w->p++ = '{';
+                sg_jcs_char(w, '{');
                 sg_jcs_str(w, doc, &nodes[c]);
-                *w->p++ = ':';
+                sg_jcs_char(w, ':');
                 v = c + 1;
 
             } else {
                 obj[depth++] = 0;
-                *w->p++ = '[';
+                sg_jcs_char(w, '[');
                 v = c;
             }
 
@@ -721,11 +737,11 @@ sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
 
             if (c != SG_JSON_NONE) {
                 cur[depth - 1] = c;
-                *w->p++ = ',';
+                sg_jcs_char(w, ',');
 
                 if (obj[depth - 1]) {
                     sg_jcs_str(w, doc, &nodes[c]);
-                    *w->p++ = ':';
+                    sg_jcs_char(w, ':');
                     v = c + 1;
 
                 } else {
@@ -735,7 +751,7 @@ sg_jcs_emit(const sg_json_t *doc, sg_jcs_out_t *w, uint32_t *bad)
                 break;
             }
 
-            *w->p++ = obj[--depth] ? '}' : ']';
+            sg_jcs_char(w, obj[--depth] ? '}' : ']');
         }
     }
 }
@@ -819,6 +835,13 @@ sg_jcs_str(sg_jcs_out_t *w, const sg_json_t *doc, const sg_json_node_t *node)
         return;
     }
 
+    if (sg_jcs_string(node->str, node->len, NULL)
+        > (size_t) (w->end - w->p))
+    {
+        w->full = 1;
+        return;
+    }
+
     w->p += sg_jcs_string(node->str, node->len, w->p);
 }
 
@@ -838,6 +861,11 @@ sg_jcs_copy(sg_jcs_out_t *w, const sg_json_t *doc, const char *s, size_t len)
     /* s is in the input: a number's text or a string's, quotes included */
     at = (size_t) ((uintptr_t) s - (uintptr_t) doc->input);
 
+    if (len > (size_t) (w->end - w->p)) {
+        w->full = 1;
+        return;
+    }
+
     if (len <= 16 && (size_t) (w->end - w->p) >= 16
         && at < doc->input_len && doc->input_len - at >= 16)
     {
@@ -854,6 +882,23 @@ sg_jcs_copy(sg_jcs_out_t *w, const sg_json_t *doc, const char *s, size_t len)
 static void
 sg_jcs_put(sg_jcs_out_t *w, const char *s, size_t len)
 {
+    if (len > (size_t) (w->end - w->p)) {
+        w->full = 1;
+        return;
+    }
+
     memcpy(w->p, s, len);
     w->p += len;
+}
+
+
+static void
+sg_jcs_char(sg_jcs_out_t *w, char c)
+{
+    if (w->p == w->end) {
+        w->full = 1;
+        return;
+    }
+
+    *w->p++ = c;
 }

@@ -81,6 +81,7 @@ struct sg_snode_s {
     unsigned        luhn:1;
     unsigned        lowercase:1;
     unsigned        has_ref:1;
+    unsigned        in_choice:1;    /* compiled under anyOf, oneOf, ... */
 
     uint32_t        types;          /* 0: any */
     uint32_t        enum_node;      /* NONE or the enum array */
@@ -209,6 +210,8 @@ static int sg_schema_true(sg_comp_t *c, uint32_t value);
 static int sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re);
 static int sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn);
 static int sg_schema_resolve(sg_comp_t *c);
+static int sg_schema_normalizes(const sg_snode_t *sn,
+    const sg_snode_t **seen, size_t *nseen, size_t cap);
 static sg_snode_t *sg_schema_pointer(sg_comp_t *c, const sg_schema_t *s,
     const char *p);
 static int sg_schema_fail_at(sg_comp_t *c, uint32_t at, const char *fmt,
@@ -527,6 +530,7 @@ sg_schema_node(sg_comp_t *c, uint32_t at)
     sn->max_props = (size_t) -1;
 
     c->s->compiled[at] = sn;
+    sn->in_choice = (c->under_choice > 0);
 
     switch (nodes[at].type) {
 
@@ -1245,6 +1249,84 @@ sg_schema_resolve(sg_comp_t *c)
 
         sn->ref = target;
     }
+
+    /* a normalization reached by a $ref from under anyOf, oneOf, ... */
+
+    for (sn = c->refs; sn; sn = sn->next_ref) {
+        const sg_snode_t  *seen[512];
+        size_t             nseen = 0;
+
+        if (!sn->in_choice) {
+            continue;
+        }
+
+        c->plen = strlen(sn->ref_pointer);
+        memcpy(c->pointer, sn->ref_pointer, c->plen + 1);
+
+        if (sg_schema_normalizes(sn->ref, seen, &nseen,
+                                 sizeof(seen) / sizeof(seen[0])))
+        {
+            return sg_schema_fail_at(c, sn->ref_line_at, "a normalization "
+                                     "cannot be used under anyOf, oneOf, "
+                                     "not, if or contains (here through "
+                                     "this $ref)");
+        }
+    }
+
+    return 0;
+}
+
+
+/* whether a schema, or one it applies, normalizes (fails safe: 1) */
+
+static int
+sg_schema_normalizes(const sg_snode_t *sn, const sg_snode_t **seen,
+    size_t *nseen, size_t cap)
+{
+    size_t  i;
+
+    if (sn == NULL || sn->is_bool) {
+        return 0;
+    }
+
+    for (i = 0; i < *nseen; i++) {
+        if (seen[i] == sn) {
+            return 0;
+        }
+    }
+
+    if (*nseen == cap) {
+        return 1;
+    }
+
+    seen[(*nseen)++] = sn;
+
+    if (sn->lowercase) {
+        return 1;
+    }
+
+#define SUB(x)  if (sg_schema_normalizes(x, seen, nseen, cap)) { return 1; }
+
+    SUB(sn->ref);
+    SUB(sn->items);
+    SUB(sn->additional_items);
+    SUB(sn->contains);
+    SUB(sn->property_names);
+    SUB(sn->additional_props);
+    SUB(sn->not_schema);
+    SUB(sn->if_schema);
+    SUB(sn->then_schema);
+    SUB(sn->else_schema);
+
+    for (i = 0; i < sn->nprops; i++) { SUB(sn->props[i].schema); }
+    for (i = 0; i < sn->npprops; i++) { SUB(sn->pprops[i].schema); }
+    for (i = 0; i < sn->ndeps; i++) { SUB(sn->deps[i].schema); }
+    for (i = 0; i < sn->items_list.n; i++) { SUB(sn->items_list.v[i]); }
+    for (i = 0; i < sn->all_of.n; i++) { SUB(sn->all_of.v[i]); }
+    for (i = 0; i < sn->any_of.n; i++) { SUB(sn->any_of.v[i]); }
+    for (i = 0; i < sn->one_of.n; i++) { SUB(sn->one_of.v[i]); }
+
+#undef SUB
 
     return 0;
 }

@@ -716,9 +716,53 @@ test_errors(void)
 }
 
 
+/*
+ * The writer checks its own room: with a bound that is too small (as a
+ * rule that lengthens a value would make it), it fails closed, whole.
+ */
+
+static void
+test_room(void)
+{
+    char         name[128], *out;
+    size_t       out_len, cut;
+    sg_code_t    rc;
+    sg_json_t    doc;
+    sg_error_t   err;
+    const char  *in = "{\"b\":[1,2.50,\"x\\u0041\"],\"a\":{\"c\":null}}";
+    TEST_POOL(pool, alloc);
+
+    for (cut = 1; cut <= 8; cut++) {
+        rc = sg_json_parse(&doc, in, strlen(in), &alloc, &err);
+        if (rc != SG_OK) {
+            tap_ok(0, "the room test's document parses");
+            return;
+        }
+
+        doc.jcs_max = (strlen("{\"a\":{\"c\":null},\"b\":[1,2.5,\"xA\"]}")
+                       - cut);
+
+        rc = sg_jcs_write(&doc, &alloc, &out, &out_len, &err);
+
+        snprintf(name, sizeof(name), "a bound %zu byte(s) short fails closed "
+                 "(no output)", cut);
+        tap_ok(rc == SG_ERR_NOMEM && out == NULL, name);
+        test_pool_reset(&pool);
+    }
+
+    rc = sg_json_parse(&doc, in, strlen(in), &alloc, &err);
+    doc.jcs_max = strlen("{\"a\":{\"c\":null},\"b\":[1,2.5,\"xA\"]}");
+    rc = sg_jcs_write(&doc, &alloc, &out, &out_len, &err);
+    tap_ok(rc == SG_OK && out_len == doc.jcs_max,
+           "an exact bound is enough");
+    test_pool_reset(&pool);
+}
+
+
 int
 main(void)
 {
+    test_room();
     test_numbers();
     test_random_doubles();
     test_strings();

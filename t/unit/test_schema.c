@@ -355,6 +355,10 @@ static const compile_case_t  compile_cases[] = {
       "/anyOf/0/x-sg-lowercase", "normalization" },
     { "x-sg-lowercase under not", "{\"not\":{\"x-sg-lowercase\":true}}", 1,
       "/not/x-sg-lowercase", "normalization" },
+    { "x-sg-lowercase reached by a $ref from under oneOf",
+      "{\"definitions\":{\"l\":{\"x-sg-lowercase\":true}},"
+      "\"oneOf\":[{\"$ref\":\"#/definitions/l\"}]}", 1, "/oneOf/0/$ref",
+      "normalization" },
     { "a discriminator without consts",
       "{\"x-sg-discriminator\":\"type\",\"oneOf\":[{\"type\":\"object\"}]}",
       1, "/oneOf/0", "discriminator" },
