@@ -1,7 +1,9 @@
 # ngx_sg_sign_module: build, demo, tests.
 #
-#   make          build the dynamic module, its fault-injection build and
-#                 the core's unit tests
+#   make          build the dynamic module, its fault-injection build, the
+#                 core's unit tests and build/schema_driver
+#   make schemas  build/sg_sign_schemas.c, the built-in schemas (schemas/)
+#                 for builds that compile src/ themselves
 #   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
 #   make test     every test, through prove (fuzz smoke and oracle included)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
@@ -22,9 +24,10 @@ FAULT_BUILD  := $(BUILD)/faults/nginx
 FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
 
 # the Debian packages the build, the demo and the tests use
-DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev gcc make perl openssl \
-              libcrypt-openssl-rsa-perl curl nodejs clang-14 \
-              libclang-rt-14-dev valgrind wrk
+DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
+              perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
+              libclang-rt-14-dev valgrind wrk json-schema-test-suite \
+              node-ajv
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -32,12 +35,29 @@ WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPR
 GLUE       := $(wildcard ngx_sg_sign_*.[ch])
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
+CORE_LIBS  := -lpcre2-8 -lcrypto -lm
+
+# the built-in schemas, embedded by schemas/embed.sh: nginx's configure runs
+# it (config) for the module; SCHEMAS_C is the same file for the builds
+# that compile src/ themselves (unit tests, fuzz/, bench/)
+SCHEMAS    := $(shell find schemas -name '.?*' -prune -o -type f \
+                  -name '*.json' -print | LC_ALL=C sort)
+SCHEMAS_C  := $(BUILD)/sg_sign_schemas.c
+# rewritten (as make reads this file) when a schema file appears or goes
+# away, so that what embeds them is made again then too, not only when one
+# of them changes
+SCHEMA_LIST := $(BUILD)/schemas.list
+SCHEMA_DEPS := schemas/embed.sh $(SCHEMAS) $(SCHEMA_LIST)
+$(shell mkdir -p $(BUILD) && echo '$(SCHEMAS)' | cmp -s - $(SCHEMA_LIST) \
+    || echo '$(SCHEMAS)' >$(SCHEMA_LIST))
+
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/test_%.c,$(BUILD)/unit/%.t,$(UNIT_SRCS))
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps module faults unit test run fuzz asan valgrind bench soak clean
+.PHONY: all deps module faults schemas unit test run fuzz asan valgrind \
+        bench soak clean
 
 all: module faults unit
 
@@ -66,18 +86,23 @@ define configure_nginx
 	        --add-dynamic-module=$(CURDIR) >$(1).configure.log
 endef
 
-$(NGX_BUILD)/Makefile: config
+$(SCHEMAS_C): $(SCHEMA_DEPS)
+	sh schemas/embed.sh $@ schemas
+
+schemas: $(SCHEMAS_C)
+
+$(NGX_BUILD)/objs/Makefile: config $(SCHEMA_DEPS)
 	$(call configure_nginx,$(NGX_BUILD),)
 
-$(MODULE): $(NGX_BUILD)/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
 # the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS
-$(FAULT_BUILD)/Makefile: config
+$(FAULT_BUILD)/objs/Makefile: config $(SCHEMA_DEPS)
 	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1)
 
-$(FAULT_MODULE): $(FAULT_BUILD)/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
+$(FAULT_MODULE): $(FAULT_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(FAULT_BUILD) -f objs/Makefile modules
 	cp $(FAULT_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
@@ -85,21 +110,32 @@ module: $(MODULE)
 
 faults: $(FAULT_MODULE)
 
-$(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) \
+                   $(SCHEMAS_C)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) -lcrypto -pthread
+	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	    $(CORE_LIBS) -pthread
 
-unit: $(UNIT_BINS)
+# the engine from the command line (t/ajv_diff.t, the test-suite runner)
+$(BUILD)/schema_driver: t/unit/schema_driver.c $(CORE_SRCS) $(CORE_HDRS) \
+                        $(SCHEMAS_C)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	    $(CORE_LIBS)
+
+unit: $(UNIT_BINS) $(BUILD)/schema_driver
 
 test: deps
 	$(MAKE) all
-	prove -e '' $(UNIT_BINS) t/*.t
+	prove -e '' $(UNIT_BINS)
+	prove t/*.t
 
 run: deps
 	$(MAKE) module
 	demo/run.sh
 
 fuzz: deps
+	$(MAKE) schemas
 	fuzz/run.sh $(FUZZ_SECONDS)
 
 asan: deps
@@ -110,7 +146,7 @@ valgrind: deps
 	bash t/valgrind.sh
 
 bench: deps
-	$(MAKE) module
+	$(MAKE) module schemas
 	bench/bench_core.sh
 	bench/bench.sh
 	bench/held_memory.sh
@@ -121,3 +157,4 @@ soak: deps
 
 clean:
 	rm -rf $(BUILD)
+

@@ -14,8 +14,15 @@
 
 #include "sg_body.h"
 #include "sg_error.h"
+#include "sg_file.h"
 #include "sg_schema.h"
 #include "sg_signer.h"
+
+
+/* a schema file is rules, not data: far smaller */
+#define NGX_HTTP_SG_SIGN_SCHEMA_FILE_MAX  (1024 * 1024)
+
+#define NGX_HTTP_SG_SIGN_DEFAULT_SCHEMA   "session/start/payout"
 
 
 /* what happened to a request; indexes ngx_http_sg_sign_outcomes[] */
@@ -49,14 +56,23 @@ typedef struct {
 } ngx_http_sg_sign_key_t;
 
 
+/* a compiled schema, by built-in name or by a file's full path */
+typedef struct {
+    ngx_str_t                   name;
+    sg_schema_t                *schema;
+} ngx_http_sg_sign_schema_t;
+
+
 typedef struct {
     ngx_array_t                 keys;    /* ngx_http_sg_sign_key_t */
+    ngx_array_t                 schemas; /* ngx_http_sg_sign_schema_t */
+    sg_schema_t                *common;  /* sg:common, for schema files */
 } ngx_http_sg_sign_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                  enable;
-    ngx_uint_t                  schema;
+    sg_schema_t                *schema;
     ngx_str_t                   project;
     ngx_str_t                   key;
     ngx_str_t                   passphrase_file;
@@ -174,6 +190,19 @@ static char *ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static sg_schema_t *ngx_http_sg_sign_schema_builtin(ngx_conf_t *cf,
+    ngx_str_t *name);
+static sg_schema_t *ngx_http_sg_sign_schema_file(ngx_conf_t *cf,
+    ngx_str_t *path);
+static sg_schema_t *ngx_http_sg_sign_schema_common(ngx_conf_t *cf,
+    ngx_http_sg_sign_main_conf_t *smcf);
+static sg_schema_t *ngx_http_sg_sign_schema_find(
+    ngx_http_sg_sign_main_conf_t *smcf, ngx_str_t *name);
+static ngx_int_t ngx_http_sg_sign_schema_keep(ngx_conf_t *cf,
+    ngx_http_sg_sign_main_conf_t *smcf, ngx_str_t *name, sg_schema_t *schema);
+static void ngx_http_sg_sign_schema_error(ngx_conf_t *cf, const char *what,
+    ngx_str_t *name, sg_schema_error_t *err);
+static void ngx_http_sg_sign_free_schema(void *data);
 #if (NGX_THREADS)
 static char *ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -1486,6 +1515,13 @@ ngx_http_sg_sign_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&smcf->schemas, cf->pool, 4,
+                       sizeof(ngx_http_sg_sign_schema_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return smcf;
 }
 
@@ -1510,7 +1546,7 @@ ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf)
      */
 
     slcf->enable = NGX_CONF_UNSET;
-    slcf->schema = NGX_CONF_UNSET_UINT;
+    slcf->schema = NGX_CONF_UNSET_PTR;
     slcf->encoding = NGX_CONF_UNSET_UINT;
     slcf->submerchant = NGX_CONF_UNSET_PTR;
     slcf->max_body_size = NGX_CONF_UNSET_SIZE;
@@ -1528,8 +1564,11 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_sg_sign_loc_conf_t *prev = parent;
     ngx_http_sg_sign_loc_conf_t *conf = child;
 
+    static ngx_str_t  default_schema =
+                          ngx_string(NGX_HTTP_SG_SIGN_DEFAULT_SCHEMA);
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
-    ngx_conf_merge_uint_value(conf->schema, prev->schema, SG_SCHEMA_PAYOUT);
+    ngx_conf_merge_ptr_value(conf->schema, prev->schema, NULL);
     ngx_conf_merge_str_value(conf->project, prev->project, "");
     ngx_conf_merge_str_value(conf->passphrase_file, prev->passphrase_file,
                              "");
@@ -1581,6 +1620,13 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->signer = ngx_http_sg_sign_load_key(cf, conf);
     if (conf->signer == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->schema == NULL) {
+        conf->schema = ngx_http_sg_sign_schema_builtin(cf, &default_schema);
+        if (conf->schema == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -1712,35 +1758,310 @@ ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * "sg_sign_schema NAME | FILE", compiled here, in the master, at start,
+ * "nginx -t" and reload: a schema that does not compile fails the
+ * configuration, and on reload the old one keeps serving.
+ */
+
 static char *
 ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_sg_sign_loc_conf_t *slcf = conf;
 
-    ngx_str_t    *value;
-    sg_schema_t   schema;
+    ngx_str_t  *value, name;
 
-    if (slcf->schema != NGX_CONF_UNSET_UINT) {
+    if (slcf->schema != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+    name = value[1];
 
-    if (sg_schema_find((const char *) value[1].data, value[1].len, &schema)
-        != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"%V\" directive, "
-                           "it must be \"%s\" or \"%s\"",
-                           &value[1], &cmd->name,
-                           sg_schema_name(SG_SCHEMA_PAYOUT),
-                           sg_schema_name(SG_SCHEMA_OBJECT));
-        return NGX_CONF_ERROR;
+    if (name.len == 0) {
+        return "must name a built-in schema or a schema file";
     }
 
-    slcf->schema = schema;
+    /* a built-in's name is never one of these: no guessing between them */
 
-    return NGX_CONF_OK;
+    if (name.data[0] == '/'
+        || (name.len >= 2 && ngx_strncmp(name.data, "./", 2) == 0)
+        || (name.len >= 5
+            && ngx_strncmp(name.data + name.len - 5, ".json", 5) == 0))
+    {
+        /* as ssl_certificate: relative to the configuration's directory */
+        if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        slcf->schema = ngx_http_sg_sign_schema_file(cf, &name);
+
+    } else {
+        slcf->schema = ngx_http_sg_sign_schema_builtin(cf, &name);
+    }
+
+    return (slcf->schema != NULL) ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* each built-in is compiled once per configuration, shared by locations */
+
+static sg_schema_t *
+ngx_http_sg_sign_schema_builtin(ngx_conf_t *cf, ngx_str_t *name)
+{
+    u_char                        *list, *p;
+    size_t                         len;
+    ngx_uint_t                     i;
+    sg_schema_t                   *schema;
+    const char                    *n;
+    sg_schema_error_t              err;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_sg_sign_module);
+
+    schema = ngx_http_sg_sign_schema_find(smcf, name);
+    if (schema != NULL) {
+        return schema;
+    }
+
+    /* the listed names only: "sg:common" is a built-in, not a schema */
+
+    for (i = 0; sg_schema_builtin_names[i] != NULL; i++) {
+        n = sg_schema_builtin_names[i];
+
+        if (ngx_strlen(n) == name->len
+            && ngx_strncmp(n, name->data, name->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (sg_schema_builtin_names[i] == NULL) {
+        len = 0;
+
+        for (i = 0; sg_schema_builtin_names[i] != NULL; i++) {
+            len += ngx_strlen(sg_schema_builtin_names[i])
+                   + sizeof("\"\", ") - 1;
+        }
+
+        list = ngx_pnalloc(cf->temp_pool, len + 1);
+        if (list == NULL) {
+            return NULL;
+        }
+
+        p = list;
+
+        for (i = 0; sg_schema_builtin_names[i] != NULL; i++) {
+            if (i > 0) {
+                p = ngx_cpymem(p, ", ", 2);
+            }
+
+            *p++ = '"';
+            p = ngx_cpymem(p, sg_schema_builtin_names[i],
+                           ngx_strlen(sg_schema_builtin_names[i]));
+            *p++ = '"';
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: no built-in schema \"%V\": the "
+                           "built-in schemas are %*s (a schema file's path "
+                           "starts with \"/\" or \"./\" or ends in \".json\")",
+                           name, (size_t) (p - list), list);
+        return NULL;
+    }
+
+    schema = sg_schema_compile_builtin((const char *) name->data, name->len,
+                                       &err);
+    if (schema == NULL) {
+        ngx_http_sg_sign_schema_error(cf, "built-in schema", name, &err);
+        return NULL;
+    }
+
+    if (ngx_http_sg_sign_schema_keep(cf, smcf, name, schema) != NGX_OK) {
+        return NULL;
+    }
+
+    return schema;
+}
+
+
+/*
+ * An operator's schema file: the key files' ownership and write checks,
+ * since whoever can write it can loosen the rules; its "$ref"s to
+ * "sg:common#/definitions/..." resolve against the built-in definitions.
+ */
+
+static sg_schema_t *
+ngx_http_sg_sign_schema_file(ngx_conf_t *cf, ngx_str_t *path)
+{
+    char                           errbuf[1024];
+    char                           sha[SG_SHA256_HEX_LEN + 1];
+    size_t                         len;
+    unsigned char                 *text;
+    sg_schema_t                   *schema, *common;
+    sg_schema_error_t              err;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_sg_sign_module);
+
+    schema = ngx_http_sg_sign_schema_find(smcf, path);
+    if (schema != NULL) {
+        return schema;
+    }
+
+    /* compiled (and its cleanup added) before the first file's: freed last */
+    common = ngx_http_sg_sign_schema_common(cf, smcf);
+    if (common == NULL) {
+        return NULL;
+    }
+
+    /* path is NUL-terminated: by the parser, or by ngx_conf_full_name() */
+    text = sg_file_read((const char *) path->data, "schema file",
+                        SG_FILE_RULES, NGX_HTTP_SG_SIGN_SCHEMA_FILE_MAX,
+                        &len, errbuf, sizeof(errbuf));
+    if (text == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "sg_sign: %s", errbuf);
+        return NULL;
+    }
+
+    schema = sg_schema_compile((const char *) text, len, common, &err);
+
+    /* which rules are live, for an operator to compare with the file */
+    sg_sha256_hex(text, len, sha);
+
+    free(text);
+
+    if (schema == NULL) {
+        ngx_http_sg_sign_schema_error(cf, "schema file", path, &err);
+        return NULL;
+    }
+
+    if (ngx_http_sg_sign_schema_keep(cf, smcf, path, schema) != NGX_OK) {
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                  "sg_sign: loaded schema file \"%V\" sha256:%s", path, sha);
+
+    return schema;
+}
+
+
+static sg_schema_t *
+ngx_http_sg_sign_schema_common(ngx_conf_t *cf,
+    ngx_http_sg_sign_main_conf_t *smcf)
+{
+    sg_schema_error_t  err;
+
+    static ngx_str_t   name = ngx_string("sg:common");
+
+    if (smcf->common != NULL) {
+        return smcf->common;
+    }
+
+    smcf->common = sg_schema_compile_builtin((const char *) name.data,
+                                             name.len, &err);
+    if (smcf->common == NULL) {
+        ngx_http_sg_sign_schema_error(cf, "built-in schema", &name, &err);
+        return NULL;
+    }
+
+    if (ngx_http_sg_sign_schema_keep(cf, smcf, NULL, smcf->common) != NGX_OK)
+    {
+        smcf->common = NULL;
+        return NULL;
+    }
+
+    return smcf->common;
+}
+
+
+static sg_schema_t *
+ngx_http_sg_sign_schema_find(ngx_http_sg_sign_main_conf_t *smcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t                  i;
+    ngx_http_sg_sign_schema_t  *s;
+
+    s = smcf->schemas.elts;
+
+    for (i = 0; i < smcf->schemas.nelts; i++) {
+        if (s[i].name.len == name->len
+            && ngx_strncmp(s[i].name.data, name->data, name->len) == 0)
+        {
+            return s[i].schema;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Frees the schema with the configuration's pool (cleanups run last added
+ * first) and, with a name, lists it for the next location that names it.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_schema_keep(ngx_conf_t *cf,
+    ngx_http_sg_sign_main_conf_t *smcf, ngx_str_t *name, sg_schema_t *schema)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_sg_sign_schema_t  *s;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        sg_schema_free(schema);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_sg_sign_free_schema;
+    cln->data = schema;
+
+    if (name == NULL) {
+        return NGX_OK;
+    }
+
+    s = ngx_array_push(&smcf->schemas);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->name = *name;
+    s->schema = schema;
+
+    return NGX_OK;
+}
+
+
+/* where the schema is wrong: its line and the keyword's JSON pointer */
+
+static void
+ngx_http_sg_sign_schema_error(ngx_conf_t *cf, const char *what,
+    ngx_str_t *name, sg_schema_error_t *err)
+{
+    if (err->line == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "sg_sign: %s \"%V\": %s",
+                           what, name, err->message);
+
+    } else if (err->pointer[0] == '\0') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: %s \"%V\" line %ud: %s",
+                           what, name, err->line, err->message);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: %s \"%V\" line %ud, at %s: %s",
+                           what, name, err->line, err->pointer,
+                           err->message);
+    }
+}
+
+
+static void
+ngx_http_sg_sign_free_schema(void *data)
+{
+    sg_schema_free(data);
 }
 
 

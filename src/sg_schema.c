@@ -82,6 +82,8 @@ struct sg_snode_s {
     unsigned        lowercase:1;
     unsigned        has_ref:1;
     unsigned        in_choice:1;    /* compiled under anyOf, oneOf, ... */
+    unsigned        asserts:1;      /* has a keyword other than $ref and
+                                       annotations */
 
     uint32_t        types;          /* 0: any */
     uint32_t        enum_node;      /* NONE or the enum array */
@@ -562,6 +564,20 @@ sg_schema_node(sg_comp_t *c, uint32_t at)
         return NULL;
     }
 
+    if (sn->has_ref && sn->asserts) {
+        /*
+         * draft-07 ignores every keyword beside $ref: a rule written
+         * there would silently check nothing.
+         */
+        c->plen = strlen(sn->ref_pointer);
+        memcpy(c->pointer, sn->ref_pointer, c->plen + 1);
+
+        sg_schema_fail_at(c, sn->ref_line_at, "keywords beside $ref would be "
+                          "ignored (draft-07): put the $ref and them in "
+                          "allOf");
+        return NULL;
+    }
+
     return sn;
 }
 
@@ -594,6 +610,10 @@ sg_schema_keyword(sg_comp_t *c, sg_snode_t *sn, uint32_t name,
         {
             break;
         }
+    }
+
+    if (!sg_schema_annotations[i] && !KW("$ref")) {
+        sn->asserts = 1;
     }
 
     if (sg_schema_annotations[i]) {

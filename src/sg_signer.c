@@ -5,14 +5,10 @@
 
 #define _POSIX_C_SOURCE  200809L
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -21,6 +17,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "sg_file.h"
 #include "sg_signer.h"
 
 
@@ -54,8 +51,6 @@ typedef struct {
 
 
 static void sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...);
-static unsigned char *sg_signer_read_file(const char *path, const char *what,
-    size_t *len, char *errbuf, size_t errlen);
 static size_t sg_signer_private_keys(const unsigned char *pem, size_t len);
 static void sg_signer_discard(unsigned char *buf, size_t len);
 static int sg_signer_password_cb(char *buf, int size, int rwflag, void *data);
@@ -91,7 +86,8 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
         return NULL;
     }
 
-    pem = sg_signer_read_file(key_path, "key file", &pem_len, errbuf, errlen);
+    pem = sg_file_read(key_path, "key file", SG_FILE_SECRET,
+                       SG_SIGNER_MAX_FILE, &pem_len, errbuf, errlen);
     if (pem == NULL) {
         return NULL;
     }
@@ -116,8 +112,9 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     memset(&pass, 0, sizeof(sg_signer_pass_t));
 
     if (passphrase_path != NULL) {
-        pw = sg_signer_read_file(passphrase_path, "passphrase file",
-                                 &pw_len, errbuf, errlen);
+        pw = sg_file_read(passphrase_path, "passphrase file",
+                          SG_FILE_SECRET, SG_SIGNER_MAX_FILE, &pw_len,
+                          errbuf, errlen);
         if (pw == NULL) {
             sg_signer_discard(pem, pem_len);
             return NULL;
@@ -346,142 +343,6 @@ sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...)
 
 
 /*
- * Reads a whole small file of key material (the key or its passphrase)
- * through one descriptor: fstat() checks the file that was opened, not
- * whatever the path names a moment later.
- */
-
-static unsigned char *
-sg_signer_read_file(const char *path, const char *what, size_t *len,
-    char *errbuf, size_t errlen)
-{
-    int             fd, err;
-    uid_t           euid;
-    size_t          size;
-    ssize_t         n;
-    struct stat     st;
-    unsigned char  *buf;
-
-    /* O_NONBLOCK: a FIFO must be refused, not wait for a writer */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd == -1) {
-        sg_signer_error(errbuf, errlen, "cannot open %s \"%s\": %s",
-                        what, path, strerror(errno));
-        return NULL;
-    }
-
-    if (fstat(fd, &st) == -1) {
-        err = errno;
-        sg_signer_error(errbuf, errlen, "cannot stat %s \"%s\": %s",
-                        what, path, strerror(err));
-        close(fd);
-        return NULL;
-    }
-
-    if (!S_ISREG(st.st_mode)) {
-        sg_signer_error(errbuf, errlen, "%s \"%s\" is not a regular file",
-                        what, path);
-        close(fd);
-        return NULL;
-    }
-
-    /*
-     * The owner can chmod the file or rewrite it whatever its mode: owned by
-     * the worker user (nobody, www-data), it is readable by every worker,
-     * which is what loading it in the master is there to prevent.
-     */
-    euid = geteuid();
-
-    if (st.st_uid != 0 && st.st_uid != euid) {
-        if (euid == 0) {
-            sg_signer_error(errbuf, errlen,
-                            "%s \"%s\" is owned by uid %lu: only root may "
-                            "own it; chown root it",
-                            what, path, (unsigned long) st.st_uid);
-
-        } else {
-            sg_signer_error(errbuf, errlen,
-                            "%s \"%s\" is owned by uid %lu: only root or "
-                            "uid %lu, the user nginx runs as, may own it",
-                            what, path, (unsigned long) st.st_uid,
-                            (unsigned long) euid);
-        }
-
-        close(fd);
-        return NULL;
-    }
-
-    /* as ssh does: a key others can read is a leaked key */
-    if ((st.st_mode & 077) != 0) {
-        sg_signer_error(errbuf, errlen,
-                        "%s \"%s\" has permissions %04o: group or others "
-                        "can access it; chmod 600 it",
-                        what, path, (unsigned) (st.st_mode & 07777));
-        close(fd);
-        return NULL;
-    }
-
-    if (st.st_size > SG_SIGNER_MAX_FILE) {
-        sg_signer_error(errbuf, errlen,
-                        "%s \"%s\" is larger than %d bytes",
-                        what, path, SG_SIGNER_MAX_FILE);
-        close(fd);
-        return NULL;
-    }
-
-    /* one spare byte tells a file that grew past the limit */
-    buf = malloc(SG_SIGNER_MAX_FILE + 1);
-    if (buf == NULL) {
-        sg_signer_error(errbuf, errlen, "cannot read %s \"%s\": %s",
-                        what, path, strerror(ENOMEM));
-        close(fd);
-        return NULL;
-    }
-
-    size = 0;
-
-    while (size < SG_SIGNER_MAX_FILE + 1) {
-        n = read(fd, buf + size, SG_SIGNER_MAX_FILE + 1 - size);
-
-        if (n == 0) {
-            break;
-        }
-
-        if (n == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            err = errno;
-            sg_signer_error(errbuf, errlen, "cannot read %s \"%s\": %s",
-                            what, path, strerror(err));
-            sg_signer_discard(buf, size);
-            close(fd);
-            return NULL;
-        }
-
-        size += (size_t) n;
-    }
-
-    close(fd);
-
-    if (size > SG_SIGNER_MAX_FILE) {
-        sg_signer_error(errbuf, errlen,
-                        "%s \"%s\" is larger than %d bytes",
-                        what, path, SG_SIGNER_MAX_FILE);
-        sg_signer_discard(buf, size);
-        return NULL;
-    }
-
-    /* lets the PEM labels be searched as a string */
-    buf[size] = '\0';
-    *len = size;
-
-    return buf;
-}
-
-
-/*
  * Counts the PEM blocks whose label ends in "PRIVATE KEY" (PKCS#8, its
  * ENCRYPTED form, PKCS#1 "RSA", "EC", ...) by their BEGIN lines alone: the
  * key material is neither decoded nor copied.  As OpenSSL's PEM reader, a
@@ -595,7 +456,7 @@ sg_signer_pem_error(const char *key_path, const char *passphrase_path,
         return;
     }
 
-    /* the buffer is NUL-terminated by sg_signer_read_file's spare byte */
+    /* the buffer is NUL-terminated by sg_file_read() */
     if (pass->called
         || strstr(s, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL
         || strstr(s, "Proc-Type: 4,ENCRYPTED") != NULL)

@@ -29,8 +29,13 @@ mkdir 'build';
 my $DRIVER = 'build/oracle_driver';
 my @CORE = map { "src/$_.c" } qw(sg_error sg_json sg_jcs sg_schema sg_body);
 
+# the built-in schemas, as `make schemas` generates them
+is system('make', '-s', 'schemas'), 0, 'the built-in schemas are generated'
+    or BAIL_OUT('cannot generate build/sg_sign_schemas.c');
+
 is system($CC, qw(-O1 -g -Wall -Wextra -Werror -Isrc -Ifuzz -o), $DRIVER,
-    'fuzz/oracle_driver.c', 'fuzz/fuzz_pool.c', @CORE), 0,
+    'fuzz/oracle_driver.c', 'fuzz/fuzz_pool.c', @CORE,
+    'build/sg_sign_schemas.c', '-lpcre2-8', '-lm'), 0,
     'the oracle driver builds with -Wall -Wextra -Werror'
     or BAIL_OUT('cannot build the oracle driver');
 

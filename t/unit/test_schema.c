@@ -359,6 +359,10 @@ static const compile_case_t  compile_cases[] = {
       "{\"definitions\":{\"l\":{\"x-sg-lowercase\":true}},"
       "\"oneOf\":[{\"$ref\":\"#/definitions/l\"}]}", 1, "/oneOf/0/$ref",
       "normalization" },
+    { "a keyword beside $ref (draft-07 would ignore it)",
+      "{\"definitions\":{\"a\":{}},\"properties\":{\"n\":"
+      "{\"$ref\":\"#/definitions/a\",\"maximum\":5}}}", 1,
+      "/properties/n/$ref", "beside $ref" },
     { "a discriminator without consts",
       "{\"x-sg-discriminator\":\"type\",\"oneOf\":[{\"type\":\"object\"}]}",
       1, "/oneOf/0", "discriminator" },
