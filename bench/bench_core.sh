@@ -24,18 +24,19 @@ trap 'rm -rf "$tmp"' EXIT
 chmod 700 "$tmp"
 
 # the built-in schemas, embedded as the module's build embeds them
-if [ ! -x "$root/schemas/embed.sh" ]; then
-    echo "bench_core.sh: schemas/embed.sh is missing or not executable:" \
-         "the core needs the built-in schemas it generates (merge main?)" >&2
+if [ ! -f "$root/schemas/embed.sh" ]; then
+    echo "bench_core.sh: schemas/embed.sh is missing: the core needs the" \
+         "built-in schemas it generates" >&2
     exit 1
 fi
 
-(cd "$root" && schemas/embed.sh "$tmp/sg_sign_schemas.c" schemas)
+(cd "$root" && sh schemas/embed.sh "$tmp/sg_sign_schemas.c" schemas)
 
-# the build line: -O2, the core's sources, the legacy rules, PCRE2, libcrypto
+# the build line: -O2, the core's sources, the legacy rules, the core's
+# libraries (PCRE2, libcrypto, libm)
 $cc -O2 -g -Wall -Wextra -I"$root/src" -I"$here" -o "$tmp/core_bench" \
     "$here/core_bench.c" "$here/legacy_rules.c" "$root"/src/*.c \
-    "$tmp/sg_sign_schemas.c" -lpcre2-8 -lcrypto -pthread
+    "$tmp/sg_sign_schemas.c" -lpcre2-8 -lcrypto -lm -pthread
 
 (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$tmp/key.pem" 2>/dev/null)

@@ -12,11 +12,21 @@
  * and a path made only of the document's member names, array indices,
  * "<offset N>" and the schema's own strings, and never holds a value of the
  * document; any failed allocation is SG_ERR_NOMEM.
+ *
+ * Allocations: the check's come from the sg_alloc_t (fuzz_pool), but the
+ * engine also calls malloc() and PCRE2 for itself, at compile time and
+ * per check.  run.sh links this target with -Wl,--wrap= for those, so any
+ * one of them can fail too: compile must then fail (never a schema with a
+ * piece missing), and a check must say SG_ERR_NOMEM.
  */
 
 #define _GNU_SOURCE              /* memmem */
 
+#define PCRE2_CODE_UNIT_WIDTH  8
+
+#include <pcre2.h>
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +53,34 @@ typedef struct {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* the link's --wrap: the real functions, and this file's stand-ins */
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+pcre2_code *__real_pcre2_compile_8(PCRE2_SPTR pattern, PCRE2_SIZE len,
+    uint32_t options, int *errorcode, PCRE2_SIZE *erroroffset,
+    pcre2_compile_context *ccontext);
+pcre2_match_data *__real_pcre2_match_data_create_8(uint32_t n,
+    pcre2_general_context *gcontext);
+pcre2_match_context *__real_pcre2_match_context_create_8(
+    pcre2_general_context *gcontext);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+pcre2_code *__wrap_pcre2_compile_8(PCRE2_SPTR pattern, PCRE2_SIZE len,
+    uint32_t options, int *errorcode, PCRE2_SIZE *erroroffset,
+    pcre2_compile_context *ccontext);
+pcre2_match_data *__wrap_pcre2_match_data_create_8(uint32_t n,
+    pcre2_general_context *gcontext);
+pcre2_match_context *__wrap_pcre2_match_context_create_8(
+    pcre2_general_context *gcontext);
+
+static void fuzz_schema_faults(size_t fail_at);
+static size_t fuzz_schema_faults_off(void);
+static int fuzz_schema_fault(void);
+static void fuzz_schema_compile_nomem(const char *text, size_t len,
+    size_t calls, const char *in, size_t in_len);
+
 static void fuzz_schema_init(void);
 static void fuzz_schema_compile_error(const char *text, size_t len,
     const sg_schema_error_t *err, const char *in, size_t in_len);
@@ -66,12 +104,17 @@ static sg_alloc_t    alloc;
 static sg_schema_t  *common;
 static int           ready;
 
+/* the wrapped allocators: counting while armed, failing call fault_at */
+static int           fault_armed;
+static size_t        fault_calls;
+static size_t        fault_at;
+
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                *text;
-    size_t               text_len;
+    size_t               text_len, calls;
     const char          *in, *nul;
     sg_error_t           perr;
     sg_schema_t         *schema, *again;
@@ -98,7 +141,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* garbage, not zeros, so an unterminated field shows */
     memset(&err, 0xa5, sizeof(err));
 
+    fuzz_schema_faults(0);
+
     schema = sg_schema_compile(text, text_len, common, &err);
+
+    calls = fuzz_schema_faults_off();
 
     if (schema == NULL) {
         fuzz_schema_compile_error(text, text_len, &err, in, size);
@@ -117,6 +164,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         return 0;
     }
+
+    fuzz_schema_compile_nomem(text, text_len, calls, in, size);
 
     /* a compiled schema stands alone: the glue frees the file it read */
     free(text);
@@ -228,11 +277,24 @@ fuzz_schema_compile_error(const char *text, size_t len,
 
     plen = strlen(err->pointer);
 
-    /* a pointer cut at sizeof(pointer) - 1 cannot be followed */
-    if (plen == sizeof(err->pointer) - 1
+    /*
+     * A pointer that reached the end of its buffer was cut (the engine
+     * stops a segment 3 bytes early, room for an escape) and cannot be
+     * followed.
+     */
+    if (plen >= sizeof(err->pointer) - 4
         || sg_json_parse(&doc, text, len, &alloc, &perr) != SG_OK)
     {
         return;
+    }
+
+    /* a C string cannot hold a name's U+0000: the engine's pointer stops */
+    for (i = 0; i < doc.n; i++) {
+        if (doc.nodes[i].type == SG_JSON_STRING
+            && memchr(doc.nodes[i].str, '\0', doc.nodes[i].len) != NULL)
+        {
+            return;
+        }
     }
 
     if (!fuzz_schema_resolve(&doc, err->pointer, &name, &value)) {
@@ -258,6 +320,7 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
 {
     char        *out, *out2;
     size_t       mark, allocs, out_len, out2_len;
+    size_t       calls;
     sg_code_t    rc, rc2;
     sg_json_t    doc2, canon;
     sg_error_t   err, err2;
@@ -270,8 +333,11 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
     memset(&err, 0xa5, sizeof(err));
     mark = pool.count;
 
+    fuzz_schema_faults(0);
+
     rc = sg_schema_check(schema, &c->doc, &alloc, &err);
 
+    calls = fuzz_schema_faults_off();
     allocs = pool.count - mark;
 
     if (rc == SG_ERR_INVALID_REQUEST) {
@@ -314,26 +380,83 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
         }
     }
 
-    /* every allocation the check made may fail: then SG_ERR_NOMEM */
+    /*
+     * Every allocation the check made may fail: one from the sg_alloc_t,
+     * then one of the engine's own (malloc, PCRE2).  Either way the answer
+     * is SG_ERR_NOMEM, never a verdict on a document half checked.
+     */
 
-    if (allocs == 0) {
+    if (allocs != 0) {
+        if (sg_json_parse(&doc2, doc, doc_len, &alloc, &err2) != SG_OK) {
+            fuzz_fail("sg_json_parse", "parses a document once only", c->in,
+                      c->in_len);
+        }
+
+        pool.fail_at = pool.count + 1 + fuzz_hash(c->in, c->in_len) % allocs;
+
+        rc2 = sg_schema_check(schema, &doc2, &alloc, &err2);
+
+        pool.fail_at = 0;
+
+        if (rc2 != SG_ERR_NOMEM) {
+            fuzz_fail("sg_schema_check", "an allocation failure is not "
+                      "reported as SG_ERR_NOMEM", c->in, c->in_len);
+        }
+    }
+
+    if (calls != 0) {
+        if (sg_json_parse(&doc2, doc, doc_len, &alloc, &err2) != SG_OK) {
+            fuzz_fail("sg_json_parse", "parses a document once only", c->in,
+                      c->in_len);
+        }
+
+        fuzz_schema_faults(1 + fuzz_hash(doc, doc_len) % calls);
+
+        rc2 = sg_schema_check(schema, &doc2, &alloc, &err2);
+
+        (void) fuzz_schema_faults_off();
+
+        if (rc2 != SG_ERR_NOMEM) {
+            fuzz_fail("sg_schema_check", "a failed malloc() or PCRE2 "
+                      "allocation is not reported as SG_ERR_NOMEM", c->in,
+                      c->in_len);
+        }
+    }
+}
+
+
+/* compiling again with one of its allocations failing: no schema */
+
+static void
+fuzz_schema_compile_nomem(const char *text, size_t len, size_t calls,
+    const char *in, size_t in_len)
+{
+    sg_schema_t        *schema;
+    sg_schema_error_t   err;
+
+    if (calls == 0) {
         return;
     }
 
-    if (sg_json_parse(&doc2, doc, doc_len, &alloc, &err2) != SG_OK) {
-        fuzz_fail("sg_json_parse", "parses a document once only", c->in,
-                  c->in_len);
+    memset(&err, 0xa5, sizeof(err));
+
+    fuzz_schema_faults(1 + fuzz_hash(in, in_len) % calls);
+
+    schema = sg_schema_compile(text, len, common, &err);
+
+    (void) fuzz_schema_faults_off();
+
+    if (schema != NULL) {
+        sg_schema_free(schema);
+        fuzz_fail("sg_schema_compile", "compiled although an allocation "
+                  "failed", in, in_len);
     }
 
-    pool.fail_at = pool.count + 1 + fuzz_hash(c->in, c->in_len) % allocs;
-
-    rc2 = sg_schema_check(schema, &doc2, &alloc, &err2);
-
-    pool.fail_at = 0;
-
-    if (rc2 != SG_ERR_NOMEM) {
-        fuzz_fail("sg_schema_check", "an allocation failure is not reported "
-                  "as SG_ERR_NOMEM", c->in, c->in_len);
+    if (memchr(err.message, '\0', sizeof(err.message)) == NULL
+        || err.message[0] == '\0')
+    {
+        fuzz_fail("sg_schema_compile", "an allocation failure without a "
+                  "message", in, in_len);
     }
 }
 
@@ -385,11 +508,11 @@ fuzz_schema_refusal(fuzz_schema_case_t *c, const sg_error_t *err,
 static void
 fuzz_schema_path(fuzz_schema_case_t *c, const char *path)
 {
-    int          cut, found;
-    size_t       len, n, k;
-    uint32_t     i;
-    const char  *p, *end, *seg, *name_end;
-    unsigned long  off;
+    int             cut, found;
+    size_t          len, n;
+    uint32_t        i;
+    const char     *p, *q, *end, *seg, *name_end;
+    unsigned long   off;
 
     len = strlen(path);
     end = path + len;
@@ -416,18 +539,17 @@ fuzz_schema_path(fuzz_schema_case_t *c, const char *path)
         /* the name is what comes before the indices */
         name_end = seg;
 
-        while (name_end > p && name_end[-1] == ']') {
-            for (k = 2; name_end - k > p && name_end[-k] >= '0'
-                        && name_end[-k] <= '9'; k++)
-            {
+        /* "[N]" takes 3 bytes at least */
+        while (name_end - p >= 3 && name_end[-1] == ']') {
+            for (q = name_end - 2; q > p && *q >= '0' && *q <= '9'; q--) {
                 /* void */
             }
 
-            if (k == 2 || name_end[-k] != '[') {
+            if (q == name_end - 2 || *q != '[') {
                 break;
             }
 
-            name_end -= k;
+            name_end = q;
         }
 
         n = (size_t) (name_end - p);
@@ -720,4 +842,101 @@ fuzz_schema_same_error(const sg_error_t *a, const sg_error_t *b)
            && strcmp(a->path, b->path) == 0
            && a->reason != NULL && b->reason != NULL
            && strcmp(a->reason, b->reason) == 0;
+}
+
+
+static void
+fuzz_schema_faults(size_t fail_at)
+{
+    fault_calls = 0;
+    fault_at = fail_at;
+    fault_armed = 1;
+}
+
+
+static size_t
+fuzz_schema_faults_off(void)
+{
+    fault_armed = 0;
+    fault_at = 0;
+
+    return fault_calls;
+}
+
+
+static int
+fuzz_schema_fault(void)
+{
+    if (!fault_armed) {
+        return 0;
+    }
+
+    fault_calls++;
+
+    if (fault_calls != fault_at) {
+        return 0;
+    }
+
+    /* to see which allocation a failing input makes fail */
+    if (getenv("FUZZ_FAULT_TRACE") != NULL) {
+        fprintf(stderr, "fuzz_schema: failing allocation %zu here:\n",
+                fault_calls);
+        __sanitizer_print_stack_trace();
+    }
+
+    return 1;
+}
+
+
+void *
+__wrap_malloc(size_t size)
+{
+    return fuzz_schema_fault() ? NULL : __real_malloc(size);
+}
+
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+    return fuzz_schema_fault() ? NULL : __real_calloc(n, size);
+}
+
+
+void *
+__wrap_realloc(void *p, size_t size)
+{
+    return fuzz_schema_fault() ? NULL : __real_realloc(p, size);
+}
+
+
+/* PCRE2 allocates with its own malloc(), which the link cannot wrap */
+
+pcre2_code *
+__wrap_pcre2_compile_8(PCRE2_SPTR pattern, PCRE2_SIZE len, uint32_t options,
+    int *errorcode, PCRE2_SIZE *erroroffset, pcre2_compile_context *ccontext)
+{
+    if (fuzz_schema_fault()) {
+        *errorcode = PCRE2_ERROR_HEAP_FAILED;
+        *erroroffset = 0;
+        return NULL;
+    }
+
+    return __real_pcre2_compile_8(pattern, len, options, errorcode,
+                                  erroroffset, ccontext);
+}
+
+
+pcre2_match_data *
+__wrap_pcre2_match_data_create_8(uint32_t n, pcre2_general_context *gcontext)
+{
+    return fuzz_schema_fault() ? NULL
+                               : __real_pcre2_match_data_create_8(n, gcontext);
+}
+
+
+pcre2_match_context *
+__wrap_pcre2_match_context_create_8(pcre2_general_context *gcontext)
+{
+    return fuzz_schema_fault() ? NULL
+                               : __real_pcre2_match_context_create_8(gcontext);
 }
