@@ -162,6 +162,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         free(text);
+        fuzz_pool_reset(&pool);
+
         return 0;
     }
 
@@ -319,8 +321,7 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
     const char *doc, size_t doc_len)
 {
     char        *out, *out2;
-    size_t       mark, allocs, out_len, out2_len;
-    size_t       calls;
+    size_t       mark, allocs, calls, out_len, out2_len;
     sg_code_t    rc, rc2;
     sg_json_t    doc2, canon;
     sg_error_t   err, err2;
