@@ -92,15 +92,21 @@ for t in $TARGETS; do
 
     if [ -n "$regressions" ]; then
         echo "== $t: replaying fuzz/regressions/"
-        # shellcheck disable=SC2086
-        if ! "$OUT/$t" -runs=1 $regressions >"$OUT/$t.regressions.log" 2>&1
-        then
-            echo "FAIL: $t fails on a regression input" \
-                 "(see $OUT/$t.regressions.log)" >&2
-            grep -E 'PROPERTY FAILED|ERROR:|runtime error|Running:' \
-                "$OUT/$t.regressions.log" | tail -5 >&2
-            status=1
-        fi
+        : >"$OUT/$t.regressions.log"
+
+        # one at a time: libFuzzer stops at the first failing input
+        for r in $regressions; do
+            if ! "$OUT/$t" -runs=1 "$r" >"$OUT/$t.regression.log" 2>&1; then
+                echo "FAIL: $t fails on $r" >&2
+                grep -E 'PROPERTY FAILED|ERROR:|runtime error' \
+                    "$OUT/$t.regression.log" | head -2 >&2
+                status=1
+            fi
+
+            cat "$OUT/$t.regression.log" >>"$OUT/$t.regressions.log"
+        done
+
+        rm -f "$OUT/$t.regression.log"
     fi
 
     dict=fuzz/json.dict
