@@ -92,6 +92,7 @@ static void fuzz_schema_path(fuzz_schema_case_t *c, const char *path);
 static void fuzz_schema_reason(fuzz_schema_case_t *c, const char *reason);
 static int fuzz_schema_resolve(const sg_json_t *doc, const char *pointer,
     uint32_t *name, uint32_t *value);
+static uint32_t fuzz_schema_last(const sg_json_t *doc, uint32_t node);
 static int fuzz_schema_is_name(const sg_json_t *doc, uint32_t node);
 static int fuzz_schema_in_schema(const fuzz_schema_case_t *c, const char *s,
     size_t len);
@@ -304,10 +305,12 @@ fuzz_schema_compile_error(const char *text, size_t len,
                   in, in_len);
     }
 
-    /* the keyword's name, its value, or anything between */
+    /* from the keyword's name to the last line of its value (an element
+       of it may be what is wrong: a repeated "required" name) */
     first = fuzz_schema_line(text, name != SG_JSON_NONE
                                    ? doc.nodes[name].offset : 0);
-    last = fuzz_schema_line(text, doc.nodes[value].offset);
+    last = fuzz_schema_line(text,
+                            doc.nodes[fuzz_schema_last(&doc, value)].offset);
 
     if (err->line < first || err->line > last) {
         fuzz_fail("compile error", "the line is not where the pointer leads",
@@ -618,10 +621,11 @@ bad:
 
 
 /*
- * A reason is a constant of the engine or text of the schema.  One that
- * points into the input, or into memory the check allocated (where a value
- * may have been copied), must not hold a string value of the document the
- * schema does not have.
+ * A reason is a constant of the engine, text of the compiled schema, or
+ * written at check time (err->detail: a rule with the schema's values in
+ * it).  One that points into the input is wrong; one written at check time
+ * (in err, or in memory the check allocated) must not hold a string value
+ * of the document that the schema does not have.
  */
 
 static void
@@ -642,18 +646,22 @@ fuzz_schema_reason(fuzz_schema_case_t *c, const char *reason)
     kind = __asan_locate_address((void *) reason, name, sizeof(name),
                                  &region, &size);
 
-    if (kind == NULL || strcmp(kind, "heap") != 0) {
+    /* string literals and static buffers hold no request */
+    if (kind != NULL && strcmp(kind, "global") == 0) {
         return;
     }
 
-    for (i = 0; i < pool.n; i++) {
-        if (pool.ptrs[i] == region) {
-            break;
+    if (kind != NULL && strcmp(kind, "heap") == 0) {
+        for (i = 0; i < pool.n; i++) {
+            if (pool.ptrs[i] == region) {
+                break;
+            }
         }
-    }
 
-    if (i == pool.n) {
-        return;
+        /* the compiled schema's memory: written before any request */
+        if (i == pool.n) {
+            return;
+        }
     }
 
     for (k = 1; k < c->doc.n; k++) {
@@ -760,6 +768,41 @@ fuzz_schema_resolve(const sg_json_t *doc, const char *pointer,
     *value = cur;
 
     return *p == '\0';
+}
+
+
+/* the last node of node's subtree in document order */
+
+static uint32_t
+fuzz_schema_last(const sg_json_t *doc, uint32_t node)
+{
+    uint32_t         k, last;
+    sg_json_node_t  *nodes;
+
+    nodes = doc->nodes;
+
+    if (nodes[node].type != SG_JSON_OBJECT
+        && nodes[node].type != SG_JSON_ARRAY)
+    {
+        return node;
+    }
+
+    /* an object's members are linked sorted: the last in the document is
+       the one with the highest index; an array's are in order */
+    last = SG_JSON_NONE;
+
+    for (k = nodes[node].first; k != SG_JSON_NONE; k = nodes[k].next) {
+        if (k > last) {
+            last = k;
+        }
+    }
+
+    if (last == SG_JSON_NONE) {
+        return node;
+    }
+
+    return fuzz_schema_last(doc, nodes[node].type == SG_JSON_OBJECT
+                                 ? last + 1 : last);
 }
 
 
