@@ -5,6 +5,7 @@
  * normalizations it applies.  Errors name member paths, never values.
  */
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@
 
 #define SG_SCHEMA_MAX_NESTING   256     /* schema applications per value */
 #define SG_SCHEMA_MATCH_LIMIT   100000  /* PCRE2: backtracking budget */
-#define SG_SCHEMA_DEPTH_LIMIT   1000
+#define SG_SCHEMA_DEPTH_LIMIT   10000
+#define SG_SCHEMA_HEAP_LIMIT    2048    /* KiB */
 #define SG_SCHEMA_CHUNK         16384
 #define SG_SCHEMA_REASON_MAX    sizeof(((sg_error_t *) 0)->detail)
 
@@ -82,6 +84,7 @@ struct sg_snode_s {
     unsigned        lowercase:1;
     unsigned        has_ref:1;
     unsigned        in_choice:1;    /* compiled under anyOf, oneOf, ... */
+    unsigned        visit:2;        /* the loop check's marks */
     unsigned        asserts:1;      /* has a keyword other than $ref and
                                        annotations */
 
@@ -212,6 +215,7 @@ static int sg_schema_true(sg_comp_t *c, uint32_t value);
 static int sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re);
 static int sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn);
 static int sg_schema_resolve(sg_comp_t *c);
+static const sg_snode_t *sg_schema_loop(sg_comp_t *c, sg_snode_t *sn);
 static int sg_schema_normalizes(const sg_snode_t *sn,
     const sg_snode_t **seen, size_t *nseen, size_t cap);
 static sg_snode_t *sg_schema_pointer(sg_comp_t *c, const sg_schema_t *s,
@@ -329,6 +333,7 @@ sg_schema_compile(const char *text, size_t len, const sg_schema_t *common,
 
     pcre2_set_match_limit(s->mctx, SG_SCHEMA_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, SG_SCHEMA_DEPTH_LIMIT);
+    pcre2_set_heap_limit(s->mctx, SG_SCHEMA_HEAP_LIMIT);
 
     memset(&c, 0, sizeof(c));
     c.s = s;
@@ -1151,7 +1156,8 @@ sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re)
     }
 
     *re = pcre2_compile((PCRE2_SPTR) v->str, v->len,
-                        PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff,
+                        PCRE2_UTF | PCRE2_DOLLAR_ENDONLY
+                        | PCRE2_NEVER_BACKSLASH_C, &errcode, &erroff,
                         NULL);
 
     if (*re == NULL) {
@@ -1185,6 +1191,7 @@ sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn)
     sg_snode_t  *b, *p;
 
     if (sn->one_of.n == 0) {
+        sg_schema_push(c, "x-sg-discriminator", 18);
         return sg_schema_fail_at(c, sn->at, "x-sg-discriminator needs oneOf");
     }
 
@@ -1228,6 +1235,7 @@ sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn)
 static int
 sg_schema_resolve(sg_comp_t *c)
 {
+    uint32_t            i;
     const char         *p;
     sg_snode_t         *sn, *target;
     const sg_schema_t  *in;
@@ -1270,6 +1278,26 @@ sg_schema_resolve(sg_comp_t *c)
         sn->ref = target;
     }
 
+    /*
+     * A loop of $ref (and allOf, anyOf, ...) that reaches the same value
+     * again never ends: refused here rather than on every request.
+     */
+
+    for (i = 0; i < c->s->doc.n; i++) {
+        const sg_snode_t  *at;
+
+        at = sg_schema_loop(c, c->s->compiled[i]);
+
+        if (at) {
+            c->plen = strlen(at->ref_pointer);
+            memcpy(c->pointer, at->ref_pointer, c->plen + 1);
+
+            return sg_schema_fail_at(c, at->ref_line_at, "this $ref loops "
+                                     "back to the same value without "
+                                     "going into a member or an item");
+        }
+    }
+
     /* a normalization reached by a $ref from under anyOf, oneOf, ... */
 
     for (sn = c->refs; sn; sn = sn->next_ref) {
@@ -1294,6 +1322,59 @@ sg_schema_resolve(sg_comp_t *c)
     }
 
     return 0;
+}
+
+
+/*
+ * Depth-first over the applicators that apply to the same value; returns
+ * the $ref that closes a loop, or NULL.  Another schema's nodes (sg:common)
+ * were checked when it compiled.
+ */
+
+static const sg_snode_t *
+sg_schema_loop(sg_comp_t *c, sg_snode_t *sn)
+{
+    uint32_t           i;
+    const sg_snode_t  *at;
+
+    if (sn == NULL || sn->is_bool || sn->owner != c->s || sn->visit == 2) {
+        return NULL;
+    }
+
+    if (sn->visit == 1) {
+        return sn;
+    }
+
+    sn->visit = 1;
+
+#define EDGE(x)                                                               \
+    at = sg_schema_loop(c, x);                                                \
+    if (at) {                                                                 \
+        return at->has_ref ? at : sn;                                         \
+    }
+
+    if (sn->has_ref) {
+        at = sg_schema_loop(c, sn->ref);
+        if (at) {
+            return sn;
+        }
+    }
+
+    for (i = 0; i < sn->all_of.n; i++) { EDGE(sn->all_of.v[i]); }
+    for (i = 0; i < sn->any_of.n; i++) { EDGE(sn->any_of.v[i]); }
+    for (i = 0; i < sn->one_of.n; i++) { EDGE(sn->one_of.v[i]); }
+    for (i = 0; i < sn->ndeps; i++) { EDGE(sn->deps[i].schema); }
+
+    EDGE(sn->not_schema);
+    EDGE(sn->if_schema);
+    EDGE(sn->then_schema);
+    EDGE(sn->else_schema);
+
+#undef EDGE
+
+    sn->visit = 2;
+
+    return NULL;
 }
 
 
@@ -1759,7 +1840,9 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         if (sn->has_multiple) {
             q = d / sn->multiple;
 
-            if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9 * fmax(1.0,
+            /* exact for integers; decimals within a few ulps of q */
+            if (!isfinite(q)
+                || fabs(q - nearbyint(q)) > 8 * DBL_EPSILON * fmax(1.0,
                                                                    fabs(q)))
             {
                 return sg_v_fail(v, sn, node, "must be a multiple of %s",
@@ -1894,13 +1977,13 @@ sg_v_object(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
     }
 
     if (sn->min_props != (size_t) -1 && nodes[node].count < sn->min_props) {
-        return sg_v_fail(v, sn, node, "must have at least %zu members",
-                         sn->min_props);
+        return sg_v_fail(v, sn, node, "must have at least %zu member%s",
+                         sn->min_props, sn->min_props == 1 ? "" : "s");
     }
 
     if (sn->max_props != (size_t) -1 && nodes[node].count > sn->max_props) {
-        return sg_v_fail(v, sn, node, "must have at most %zu members",
-                         sn->max_props);
+        return sg_v_fail(v, sn, node, "must have at most %zu member%s",
+                         sn->max_props, sn->max_props == 1 ? "" : "s");
     }
 
     for (i = 0; i < sn->ndeps; i++) {
@@ -1974,13 +2057,13 @@ sg_v_array(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
     }
 
     if (sn->min_items != (size_t) -1 && nodes[node].count < sn->min_items) {
-        return sg_v_fail(v, sn, node, "must have at least %zu items",
-                         sn->min_items);
+        return sg_v_fail(v, sn, node, "must have at least %zu item%s",
+                         sn->min_items, sn->min_items == 1 ? "" : "s");
     }
 
     if (sn->max_items != (size_t) -1 && nodes[node].count > sn->max_items) {
-        return sg_v_fail(v, sn, node, "must have at most %zu items",
-                         sn->max_items);
+        return sg_v_fail(v, sn, node, "must have at most %zu item%s",
+                         sn->max_items, sn->max_items == 1 ? "" : "s");
     }
 
     if (sn->unique) {
@@ -2237,15 +2320,14 @@ sg_v_missing(sg_val_t *v, const sg_snode_t *sn, uint32_t obj,
 {
     size_t  n;
 
-    (void) sn;
-
     if (v->quiet) {
         v->err->code = SG_ERR_INVALID_REQUEST;
         return SG_ERR_INVALID_REQUEST;
     }
 
     sg_error_set(v->err, SG_ERR_INVALID_REQUEST,
-                 v->doc->nodes[obj].offset, reason);
+                 v->doc->nodes[obj].offset,
+                 (sn && sn->message) ? sn->message : reason);
 
     sg_json_path(v->doc, obj, v->err->path, sizeof(v->err->path));
 

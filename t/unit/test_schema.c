@@ -363,6 +363,12 @@ static const compile_case_t  compile_cases[] = {
       "{\"definitions\":{\"a\":{}},\"properties\":{\"n\":"
       "{\"$ref\":\"#/definitions/a\",\"maximum\":5}}}", 1,
       "/properties/n/$ref", "beside $ref" },
+    { "a $ref loop on the same value", "{\"$ref\":\"#\"}", 1, "/$ref",
+      "loops" },
+    { "a loop through allOf and a definition",
+      "{\"definitions\":{\"a\":{\"allOf\":[{\"$ref\":\"#/definitions/a\"}]}},"
+      "\"properties\":{\"x\":{\"$ref\":\"#/definitions/a\"}}}", 1,
+      "/definitions/a/allOf/0/$ref", "loops" },
     { "a discriminator without consts",
       "{\"x-sg-discriminator\":\"type\",\"oneOf\":[{\"type\":\"object\"}]}",
       1, "/oneOf/0", "discriminator" },
