@@ -5,8 +5,10 @@
 //   NODE_PATH=/usr/share/nodejs node t/lib/ajv_sg.js NAME < docs > verdicts
 //
 // NAME is a built-in schema (schemas/NAME.json; "sg:common" is
-// schemas/common.json, loaded for every schema).  Input: one JSON text per
-// line.  Output, one JSON line per input line:
+// schemas/common.json, loaded for every schema, with its ISO 4217
+// placeholder replaced as schemas/embed.sh does, from the list parsed as
+// JSON: see loadCommon()).  Input: one JSON text per line.  Output, one
+// JSON line per input line:
 //
 //   {"valid":true,"canonical":TEXT}
 //   {"valid":false,"paths":[PATH...],"errors":[[PATH,KEYWORD]...]}
@@ -262,11 +264,32 @@ function makeAjv(options) {
         valid: true, metaSchema: { type: 'string' }
     });
 
-    const common = JSON.parse(fs.readFileSync(
-        path.join(SCHEMAS, 'common.json'), 'utf8'));
-    ajv.addSchema(common, 'sg:common');
+    ajv.addSchema(loadCommon(), 'sg:common');
 
     return ajv;
+}
+
+// ISO 4217 codes, as schemas/embed.sh reads them, but parsed as JSON: the
+// list's own structure ("4217": [{"alpha_3": ...}]), not its layout
+function isoCodes() {
+    const file = process.env.SG_ISO_4217
+        || '/usr/share/iso-codes/json/iso_4217.json';
+    const list = JSON.parse(fs.readFileSync(file, 'utf8'))['4217'];
+    return list.map((e) => e.alpha_3).sort();
+}
+
+// schemas/common.json as embedded: the "@ISO_4217@" placeholder replaced by
+// the pattern of the codes in any ASCII case (schemas/embed.sh)
+function loadCommon() {
+    const text = fs.readFileSync(path.join(SCHEMAS, 'common.json'), 'utf8');
+    const alt = isoCodes().map((c) => c.split('').map(
+        (ch) => '[' + ch + ch.toLowerCase() + ']').join('')).join('|');
+    const marks = text.split('"@ISO_4217@"').length - 1;
+    if (marks !== 1) {
+        throw new Error('common.json: ' + marks + ' ISO 4217 placeholders');
+    }
+    return JSON.parse(text.replace('"@ISO_4217@"',
+        JSON.stringify('^(?:' + alt + ')$')));
 }
 
 function compile(ajv, name) {
@@ -384,7 +407,8 @@ function verdict(validate, line) {
 }
 
 
-module.exports = { makeAjv, compile, parse, verdict, sgPath, luhn, SCHEMAS };
+module.exports = { makeAjv, compile, parse, verdict, sgPath, luhn, isoCodes,
+    SCHEMAS };
 
 
 if (require.main === module) {
