@@ -91,9 +91,9 @@ iso_codes() {
     # one member a line, whatever the file's layout
     members=$(tr '{},' '\n\n\n' < "$iso")
     all=$(printf '%s\n' "$members" | grep -c '"alpha_3"' || true)
-    codes=$(printf '%s\n' "$members" | sed -n \
-        's/^[[:space:]]*"alpha_3"[[:space:]]*:[[:space:]]*"\([^"]*\)"[[:space:]]*$/\1/p' \
-        | sort)
+    sp='[[:space:]]*'
+    codes=$(printf '%s\n' "$members" \
+        | sed -n "s/^$sp\"alpha_3\"$sp:$sp\"\\([^\"]*\\)\"$sp\$/\\1/p" | sort)
     n=$(printf '%s\n' "$codes" | grep -c '^[A-Z][A-Z][A-Z]$' || true)
     uniq=$(printf '%s\n' "$codes" | sort -u | grep -c . || true)
 

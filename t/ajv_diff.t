@@ -255,7 +255,8 @@ sub typed_value {
     if ($$t =~ /\G("(?:[^"\\]|\\.)*")/gc) {
         return JSON::PP->new->allow_nonref->decode($1);
     }
-    return N($1) if $$t =~ /\G(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/gc;
+    return N($1)
+        if $$t =~ /\G(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/gc;
     return TRUE if $$t =~ /\Gtrue/gc;
     return FALSE if $$t =~ /\Gfalse/gc;
     return NUL if $$t =~ /\Gnull/gc;
@@ -522,8 +523,18 @@ sub parts {
 }
 
 # the first value of a keyword among the parts, or all of them
-sub kw { my ($p, $k) = @_; for (@$p) { return $_->[1]{$k} if exists $_->[1]{$k} } undef }
-sub kws { my ($p, $k) = @_; map { exists $_->[1]{$k} ? $_->[1]{$k} : () } @$p }
+sub kw {
+    my ($p, $k) = @_;
+    for (@$p) {
+        return $_->[1]{$k} if exists $_->[1]{$k};
+    }
+    return undef;
+}
+
+sub kws {
+    my ($p, $k) = @_;
+    return map { exists $_->[1]{$k} ? $_->[1]{$k} : () } @$p;
+}
 
 # a schema value (JSON::PP) as a typed value
 sub typed_const {
