@@ -247,8 +247,8 @@ static sg_code_t sg_v_missing(sg_val_t *v, const sg_snode_t *sn,
 static int sg_v_equal(const sg_json_t *a, uint32_t x, const sg_json_t *b,
     uint32_t y);
 static uint32_t sg_v_end(const sg_json_t *doc, uint32_t node);
-static double sg_v_number(const sg_json_node_t *node);
-static int sg_v_is_integer(const sg_json_node_t *node);
+static double sg_v_number(const sg_json_t *doc, const sg_json_node_t *node);
+static int sg_v_is_integer(const sg_json_t *doc, const sg_json_node_t *node);
 static int sg_v_integer_literal(const sg_json_node_t *node);
 static int sg_v_luhn(const sg_json_node_t *node);
 static size_t sg_v_code_points(const sg_json_node_t *node);
@@ -957,10 +957,11 @@ sg_schema_keyword(sg_comp_t *c, sg_snode_t *sn, uint32_t name,
 
     } else if (KW("x-sg-message")) {
         if (v->type != SG_JSON_STRING || v->len == 0
-            || v->len >= SG_SCHEMA_REASON_MAX)
+            || v->len >= SG_SCHEMA_REASON_MAX
+            || memchr(v->str, '\0', v->len) != NULL)
         {
             rc = sg_schema_fail_at(c, value, "must be a non-empty string of "
-                                   "at most %zu bytes",
+                                   "at most %zu bytes, without U+0000",
                                    SG_SCHEMA_REASON_MAX - 1);
             goto done;
         }
@@ -1052,7 +1053,7 @@ sg_schema_count(sg_comp_t *c, uint32_t value, size_t *out)
         return sg_schema_fail_at(c, value, "must be a non-negative integer");
     }
 
-    d = sg_v_number(v);
+    d = sg_v_number(&c->s->doc, v);
 
     if (!(d >= 0) || d != floor(d) || d > 1e15) {
         return sg_schema_fail_at(c, value, "must be a non-negative integer");
@@ -1076,7 +1077,7 @@ sg_schema_number(sg_comp_t *c, uint32_t value, double *out,
         return sg_schema_fail_at(c, value, "must be a number");
     }
 
-    *out = sg_v_number(v);
+    *out = sg_v_number(&c->s->doc, v);
 
     if (!isfinite(*out)) {
         return sg_schema_fail_at(c, value, "must be a finite number");
@@ -1724,7 +1725,7 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         bit = 1u << x->type;
 
         if (x->type == SG_JSON_NUMBER && (sn->types & SG_T_INTEGER)
-            && sg_v_is_integer(x))
+            && sg_v_is_integer(v->doc, x))
         {
             bit |= SG_T_INTEGER;
         }
@@ -1812,7 +1813,7 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         break;
 
     case SG_JSON_NUMBER:
-        d = sg_v_number(x);
+        d = sg_v_number(v->doc, x);
 
         if (sn->integer_literal && !sg_v_integer_literal(x)) {
             return sg_v_fail(v, sn, node, "must be written as an integer, "
@@ -2362,7 +2363,7 @@ sg_v_equal(const sg_json_t *a, uint32_t x, const sg_json_t *b, uint32_t y)
         return p->len == q->len && memcmp(p->str, q->str, p->len) == 0;
 
     case SG_JSON_NUMBER:
-        return sg_v_number(p) == sg_v_number(q);
+        return sg_v_number(a, p) == sg_v_number(b, q);
 
     case SG_JSON_ARRAY:
         if (p->count != q->count) {
@@ -2438,44 +2439,41 @@ sg_v_end(const sg_json_t *doc, uint32_t node)
 }
 
 
-static double
-sg_v_number(const sg_json_node_t *node)
-{
-    char  buf[64];
+/*
+ * A number's value.  Its text is followed by a delimiter in the document
+ * (strtod stops there) unless it ends the document; only then is it
+ * copied, to a bounded buffer: a longer number cannot be exact anyway,
+ * and the RFC 8785 writer refuses it.
+ */
 
-    if (node->len < sizeof(buf)) {
-        memcpy(buf, node->str, node->len);
-        buf[node->len] = '\0';
+static double
+sg_v_number(const sg_json_t *doc, const sg_json_node_t *node)
+{
+    char  buf[1024];
+
+    if (node->len < 64
+        || node->str + node->len >= doc->input + doc->input_len)
+    {
+        size_t  n = node->len < sizeof(buf) ? node->len : sizeof(buf) - 1;
+
+        memcpy(buf, node->str, n);
+        buf[n] = '\0';
+
         return strtod(buf, NULL);
     }
 
-    {
-        char    *p;
-        double   d;
-
-        p = malloc(node->len + 1);
-        if (p == NULL) {
-            return NAN;
-        }
-
-        memcpy(p, node->str, node->len);
-        p[node->len] = '\0';
-        d = strtod(p, NULL);
-        free(p);
-
-        return d;
-    }
+    return strtod(node->str, NULL);
 }
 
 
 /* draft-07: an integer is a number with no fractional part (1.0 too) */
 
 static int
-sg_v_is_integer(const sg_json_node_t *node)
+sg_v_is_integer(const sg_json_t *doc, const sg_json_node_t *node)
 {
     double  d;
 
-    d = sg_v_number(node);
+    d = sg_v_number(doc, node);
 
     return isfinite(d) && d == floor(d);
 }
