@@ -147,6 +147,11 @@ EOF
         location /old/ {
             rewrite ^/old/(.*)\\z /plain/v1/\$1 last;
         }
+
+        # an internal redirect into an auto location
+        location /tf/ {
+            try_files /sg-no-such-file /plain/v1/session/start/payout;
+        }
     }
 EOF
 
@@ -414,6 +419,8 @@ for my $path ('/plain/v1/session/start/payout%2F',
 
 refused_ok('/old/session/start/payout', $PAYOUT, 404, 'unknown_method',
     $NOT_AS_SENT, 'a URI rewritten into an auto location is refused');
+refused_ok('/tf/x', $PAYOUT, 404, 'unknown_method', $NOT_AS_SENT,
+    'an internal redirect (try_files) into an auto location is refused');
 
 
 # ------------------------------------------ query strings, prefixes, if
