@@ -1,11 +1,14 @@
 #!/bin/bash
-# Micro-benchmark of the core (validate + canonicalize) and of one RSA-2048
-# signature, for payout bodies of ~300 B, ~4 KB and ~60 KB.
+# Micro-benchmark of the core (validate + canonicalize) with the schema
+# engine next to the hard-coded rules it replaced (bench/legacy_rules.c),
+# and of one RSA-2048 signature, for payout bodies of ~300 B, ~4 KB and
+# ~60 KB.
 #
-#   bench/bench_core.sh            # ~1 s per body and per signature
+#   bench/bench_core.sh            # ~5 s per body, ~1 s per signature
 #
-# Env: SG_BENCH_SECONDS (default 1), BENCH_CPU (CPU to pin to, default 0;
-# "none" to not pin), CC (default cc).
+# Env: SG_BENCH_SECONDS (default 1: per path and body), SG_BENCH_ROUNDS
+# (30), BENCH_CPU (CPU to pin to, default 0; "none" to not pin), CC
+# (default cc).
 # Builds into a temp dir, generates a throw-away key there (0600), removes
 # everything on exit.  See bench/README.md for what the columns mean.
 
@@ -20,9 +23,20 @@ tmp=$(mktemp -d /tmp/sg-bench-core.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 chmod 700 "$tmp"
 
-# the build line: -O2, the core's sources, libcrypto
-$cc -O2 -g -Wall -Wextra -I"$root/src" -o "$tmp/core_bench" \
-    "$here/core_bench.c" "$root"/src/*.c -lcrypto -pthread
+# the built-in schemas, embedded as the module's build embeds them
+if [ ! -f "$root/schemas/embed.sh" ]; then
+    echo "bench_core.sh: schemas/embed.sh is missing: the core needs the" \
+         "built-in schemas it generates" >&2
+    exit 1
+fi
+
+(cd "$root" && sh schemas/embed.sh "$tmp/sg_sign_schemas.c" schemas)
+
+# the build line: -O2, the core's sources, the legacy rules, the core's
+# libraries (PCRE2, libcrypto, libm)
+$cc -O2 -g -Wall -Wextra -I"$root/src" -I"$here" -o "$tmp/core_bench" \
+    "$here/core_bench.c" "$here/legacy_rules.c" "$root"/src/*.c \
+    "$tmp/sg_sign_schemas.c" -lpcre2-8 -lcrypto -lm -pthread
 
 (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$tmp/key.pem" 2>/dev/null)

@@ -1,17 +1,32 @@
 /*
  * libFuzzer target: the gateway's whole "body in, canonical body out" path
- * (sg_body_canonicalize) under both schemas, cross-checked with each other
- * and with sg_json_parse + sg_jcs_write on the same bytes.
+ * (sg_body_canonicalize) under the built-in "object" and
+ * "session/start/payout" schemas, cross-checked with each other, with
+ * sg_json_parse + sg_jcs_write on the same bytes, and with the hard-coded
+ * rules the payout schema replaced (bench/legacy_rules.c): it must accept
+ * exactly what they accepted, and send the same bytes.
  */
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_check.h"
 #include "fuzz_pool.h"
+#include "legacy_rules.h"
 #include "sg_body.h"
 #include "sg_jcs.h"
 #include "sg_json.h"
+#include "sg_schema.h"
+
+
+/* a built-in schema, compiled once, and the rules it replaced */
+typedef struct {
+    const char   *name;
+    sg_schema_t  *schema;
+    sg_legacy_t   legacy;
+} fuzz_body_schema_t;
 
 
 /* what sg_json_parse + sg_jcs_write make of the input */
@@ -28,14 +43,21 @@ typedef struct {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
-    const fuzz_body_ref_t *ref, int object_ok);
+static void fuzz_body_init(void);
+static void fuzz_body_run(const fuzz_body_schema_t *s, const char *in,
+    size_t len, const fuzz_body_ref_t *ref, int object_ok);
+static void fuzz_body_legacy(const fuzz_body_schema_t *s, const char *in,
+    size_t len, sg_code_t rc, const sg_body_t *body);
 static void fuzz_body_payout(const char *in, size_t len, const sg_body_t *body,
     const sg_json_t *doc);
-static void fuzz_body_nomem(sg_schema_t schema, const char *in, size_t len,
-    size_t allocs);
+static void fuzz_body_nomem(const fuzz_body_schema_t *s, const char *in,
+    size_t len, size_t allocs);
 static int fuzz_body_bad_session(const sg_json_t *doc);
 
+
+static fuzz_body_schema_t  object = { "object", NULL, SG_LEGACY_OBJECT };
+static fuzz_body_schema_t  payout = { "session/start/payout", NULL,
+                                      SG_LEGACY_PAYOUT };
 
 static fuzz_pool_t  pool;
 static sg_alloc_t   alloc;
@@ -50,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_body_ref_t  ref;
 
     if (!ready) {
-        fuzz_pool_init(&pool, &alloc);
+        fuzz_body_init();
         ready = 1;
     }
 
@@ -69,8 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* ref stays valid: the pool is reset only after both schemas ran */
-    fuzz_body_run(SG_SCHEMA_OBJECT, in, size, &ref, 0);
-    fuzz_body_run(SG_SCHEMA_PAYOUT, in, size, &ref, ref.write_rc == SG_OK);
+    fuzz_body_run(&object, in, size, &ref, 0);
+    fuzz_body_run(&payout, in, size, &ref, ref.write_rc == SG_OK);
 
     fuzz_pool_reset(&pool);
 
@@ -78,8 +100,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
+/* as the glue does at configuration time: each built-in compiled once */
+
 static void
-fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
+fuzz_body_init(void)
+{
+    sg_schema_error_t    err;
+    fuzz_body_schema_t  *s, *all[] = { &object, &payout };
+    size_t               i;
+
+    fuzz_pool_init(&pool, &alloc);
+
+    for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        s = all[i];
+
+        s->schema = sg_schema_compile_builtin(s->name, strlen(s->name), &err);
+
+        if (s->schema == NULL) {
+            fprintf(stderr, "fuzz_body: the built-in schema \"%s\" does not "
+                    "compile: line %u, \"%s\": %s\n", s->name, err.line,
+                    err.pointer, err.message);
+            abort();
+        }
+    }
+}
+
+
+static void
+fuzz_body_run(const fuzz_body_schema_t *s, const char *in, size_t len,
     const fuzz_body_ref_t *ref, int object_ok)
 {
     size_t       mark, allocs;
@@ -89,15 +137,17 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
     sg_error_t   err;
     const char  *why, *name;
 
-    name = sg_schema_name(schema);
+    name = s->name;
     mark = pool.count;
 
-    rc = sg_body_canonicalize(schema, in, len, &alloc, &body, &err);
+    rc = sg_body_canonicalize(s->schema, in, len, &alloc, &body, &err);
 
     allocs = pool.count - mark;
 
+    fuzz_body_legacy(s, in, len, rc, &body);
+
     if (rc != SG_OK) {
-        why = fuzz_error_check(rc, &err, len);
+        why = fuzz_error_check(rc, &err, len, 0);
         if (why != NULL) {
             fuzz_fail(name, why, in, len);
         }
@@ -121,13 +171,13 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
         if (ref->bad_session
             && (rc != SG_ERR_INVALID_REQUEST
                 || strcmp(err.path, "session_id") != 0)
-            && schema == SG_SCHEMA_OBJECT)
+            && s == &object)
         {
             fuzz_fail(name, "a bad session_id not refused as session_id", in,
                       len);
         }
 
-        if (schema == SG_SCHEMA_OBJECT && ref->write_rc == SG_OK
+        if (s == &object && ref->write_rc == SG_OK
             && !ref->bad_session)
         {
             fuzz_fail(name, "refused an object sg_jcs_write can write", in,
@@ -146,14 +196,14 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
         fuzz_fail(name, "accepted what is not a JSON object", in, len);
     }
 
-    if (schema == SG_SCHEMA_OBJECT
+    if (s == &object
         && (ref->write_rc != SG_OK || body.len != ref->out_len
             || memcmp(body.data, ref->out, body.len) != 0))
     {
         fuzz_fail(name, "differs from sg_json_parse + sg_jcs_write", in, len);
     }
 
-    if (schema == SG_SCHEMA_PAYOUT && !object_ok) {
+    if (s == &payout && !object_ok) {
         fuzz_fail(name, "accepted a body the object schema refuses", in,
                   len);
     }
@@ -164,7 +214,7 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
     }
 
     /* the schema's normalizations are idempotent too */
-    rc = sg_body_canonicalize(schema, body.data, body.len, &alloc, &again,
+    rc = sg_body_canonicalize(s->schema, body.data, body.len, &alloc, &again,
                               &err);
 
     if (rc != SG_OK || again.len != body.len
@@ -174,11 +224,66 @@ fuzz_body_run(sg_schema_t schema, const char *in, size_t len,
                   in, len);
     }
 
-    if (schema == SG_SCHEMA_PAYOUT) {
+    if (s == &payout) {
         fuzz_body_payout(in, len, &body, &doc);
     }
 
-    fuzz_body_nomem(schema, in, len, allocs);
+    fuzz_body_nomem(s, in, len, allocs);
+}
+
+
+/*
+ * The rules before the engine, on the same bytes: the same verdict, and the
+ * same canonical body and session_id.  Not the same error: they checked in
+ * their own order, the engine reports the first error in document order.
+ */
+
+static void
+fuzz_body_legacy(const fuzz_body_schema_t *s, const char *in, size_t len,
+    sg_code_t rc, const sg_body_t *body)
+{
+    sg_code_t   lrc;
+    sg_body_t   lbody;
+    sg_error_t  lerr;
+
+    lrc = sg_legacy_canonicalize(s->legacy, in, len, &alloc, &lbody, &lerr);
+
+    if (lrc == SG_ERR_NOMEM || rc == SG_ERR_NOMEM) {
+        fuzz_fail(s->name, "out of memory with no allocation failing", in,
+                  len);
+    }
+
+    if ((rc == SG_OK) != (lrc == SG_OK)) {
+        fuzz_fail(s->name, rc == SG_OK ? "accepts what the hard-coded rules "
+                  "refused" : "refuses what the hard-coded rules accepted",
+                  in, len);
+    }
+
+    if (rc != SG_OK) {
+        if (rc != lrc) {
+            fuzz_fail(s->name, "refused with another code than the "
+                      "hard-coded rules", in, len);
+        }
+
+        return;
+    }
+
+    if (body->len != lbody.len
+        || memcmp(body->data, lbody.data, body->len) != 0)
+    {
+        fuzz_fail(s->name, "a canonical body other than the hard-coded "
+                  "rules'", in, len);
+    }
+
+    if (body->session_id_len != lbody.session_id_len
+        || (body->session_id == NULL) != (lbody.session_id == NULL)
+        || (body->session_id != NULL
+            && memcmp(body->session_id, lbody.session_id,
+                      body->session_id_len) != 0))
+    {
+        fuzz_fail(s->name, "a session_id other than the hard-coded rules'",
+                  in, len);
+    }
 }
 
 
@@ -241,7 +346,8 @@ fuzz_body_payout(const char *in, size_t len, const sg_body_t *body,
 /* every allocation the run made may fail: the answer is then SG_ERR_NOMEM */
 
 static void
-fuzz_body_nomem(sg_schema_t schema, const char *in, size_t len, size_t allocs)
+fuzz_body_nomem(const fuzz_body_schema_t *s, const char *in, size_t len,
+    size_t allocs)
 {
     size_t       mark;
     sg_code_t    rc;
@@ -255,13 +361,13 @@ fuzz_body_nomem(sg_schema_t schema, const char *in, size_t len, size_t allocs)
     mark = pool.count;
     pool.fail_at = mark + 1 + fuzz_hash(in, len) % allocs;
 
-    rc = sg_body_canonicalize(schema, in, len, &alloc, &body, &err);
+    rc = sg_body_canonicalize(s->schema, in, len, &alloc, &body, &err);
 
     pool.fail_at = 0;
 
     if (rc != SG_ERR_NOMEM) {
-        fuzz_fail(sg_schema_name(schema), "an allocation failure is not "
-                  "reported as SG_ERR_NOMEM", in, len);
+        fuzz_fail(s->name, "an allocation failure is not reported as "
+                  "SG_ERR_NOMEM", in, len);
     }
 }
 

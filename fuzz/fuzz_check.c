@@ -753,9 +753,10 @@ fuzz_printable(const char *s, size_t len)
 
 
 const char *
-fuzz_error_check(sg_code_t rc, const sg_error_t *err, size_t len)
+fuzz_error_check(sg_code_t rc, const sg_error_t *err, size_t len,
+    int schema_text)
 {
-    char          desc[512], *small, *body;
+    char          desc[256], *small, *body;
     size_t        n, need;
     uint32_t      v, w;
     sg_json_t     doc;
@@ -784,7 +785,12 @@ fuzz_error_check(sg_code_t rc, const sg_error_t *err, size_t len)
         return "error path not terminated";
     }
 
-    if (!fuzz_printable(err->path, strlen(err->path))) {
+    if (schema_text) {
+        if (!fuzz_utf8_valid(err->path, strlen(err->path))) {
+            return "error path not valid UTF-8";
+        }
+
+    } else if (!fuzz_printable(err->path, strlen(err->path))) {
         return "error path not printable ASCII (caller data?)";
     }
 
@@ -813,6 +819,7 @@ fuzz_error_check(sg_code_t rc, const sg_error_t *err, size_t len)
 
     free(small);
 
+    /* the glue's buffer: what the client gets */
     sg_error_describe(err, desc, sizeof(desc));
 
     if (memchr(desc, '\0', sizeof(desc)) == NULL) {
@@ -821,8 +828,14 @@ fuzz_error_check(sg_code_t rc, const sg_error_t *err, size_t len)
 
     n = strlen(desc);
 
-    if (n == 0 || !fuzz_printable(desc, n)) {
-        return "description empty or not printable ASCII";
+    if (n == 0) {
+        return "empty description";
+    }
+
+    if (schema_text ? !fuzz_utf8_valid(desc, n) : !fuzz_printable(desc, n)) {
+        return schema_text ? "description (as the glue cuts it) not valid "
+                             "UTF-8"
+                           : "description not printable ASCII";
     }
 
     /* asks for the length with a buffer too small for any error body */

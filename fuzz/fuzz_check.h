@@ -56,11 +56,16 @@ const char *fuzz_canonical_check(const char *out, size_t len, sg_alloc_t *a,
 /* FNV-1a, to pick which allocation to fail from the input itself */
 size_t fuzz_hash(const char *data, size_t len);
 
-/* NULL if a refusal (rc, err) of an input of len bytes is well formed:
-   a documented code, offset in [0, len], constant reason, a path and a
-   description without caller data, an error body that is valid JSON */
+/*
+ * NULL if a refusal (rc, err) of an input of len bytes is well formed:
+ * a documented code, offset in [0, len], constant reason, a path and a
+ * description without caller data, an error body that is valid JSON.
+ * The description is printable ASCII, or with schema_text (a reason or a
+ * name may be an operator's schema text) valid UTF-8, as the glue's
+ * 256-byte buffer cuts it.
+ */
 const char *fuzz_error_check(sg_code_t rc, const sg_error_t *err,
-    size_t len);
+    size_t len, int schema_text);
 
 
 #endif /* FUZZ_CHECK_H */

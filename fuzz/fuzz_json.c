@@ -51,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       "invalid_json", NULL, in, size);
         }
 
-        why = fuzz_error_check(rc, &err, size);
+        why = fuzz_error_check(rc, &err, size, 0);
         if (why != NULL) {
             fuzz_fail("sg_json_parse's error", why, in, size);
         }
@@ -91,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       in, size);
         }
 
-        why = fuzz_error_check(rc, &err, size);
+        why = fuzz_error_check(rc, &err, size, 0);
         if (why != NULL) {
             fuzz_fail("sg_jcs_write's error", why, in, size);
         }

@@ -1,9 +1,9 @@
 /*
  * The core as t/oracle.t sees it: reads records "<length>\n<bytes>\n" from
  * stdin and prints, for each, "ok <length>\n<canonical bytes>\n" or
- * "err <code> <offset>\n".  -o runs the object schema's whole pipeline
- * (sg_body_canonicalize), -p the payout schema's, the default
- * sg_json_parse + sg_jcs_write.
+ * "err <code> <offset>\n".  -o runs the whole pipeline
+ * (sg_body_canonicalize) with the built-in "object" schema, -p with
+ * "session/start/payout", the default sg_json_parse + sg_jcs_write.
  */
 
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "sg_body.h"
 #include "sg_jcs.h"
 #include "sg_json.h"
+#include "sg_schema.h"
 
 
 static char *oracle_read_all(FILE *f, size_t *len);
@@ -22,26 +23,37 @@ static char *oracle_read_all(FILE *f, size_t *len);
 int
 main(int argc, char **argv)
 {
-    int          pipeline;
-    char        *all, *p, *end, *out;
-    size_t       len, n, out_len;
-    sg_code_t    rc;
-    sg_body_t    body;
-    sg_json_t    doc;
-    sg_alloc_t   a;
-    sg_error_t   err;
-    sg_schema_t  schema;
-    fuzz_pool_t  pool;
+    char               *all, *p, *end, *out;
+    size_t              len, n, out_len;
+    sg_code_t           rc;
+    sg_body_t           body;
+    sg_json_t           doc;
+    sg_alloc_t          a;
+    sg_error_t          err;
+    const char         *name;
+    sg_schema_t        *schema;
+    fuzz_pool_t         pool;
+    sg_schema_error_t   serr;
 
-    pipeline = 0;
-    schema = SG_SCHEMA_OBJECT;
+    name = NULL;
+    schema = NULL;
 
     if (argc > 1 && strcmp(argv[1], "-o") == 0) {
-        pipeline = 1;
+        name = "object";
 
     } else if (argc > 1 && strcmp(argv[1], "-p") == 0) {
-        pipeline = 1;
-        schema = SG_SCHEMA_PAYOUT;
+        name = "session/start/payout";
+    }
+
+    if (name != NULL) {
+        schema = sg_schema_compile_builtin(name, strlen(name), &serr);
+
+        if (schema == NULL) {
+            fprintf(stderr, "oracle_driver: the built-in schema \"%s\" does "
+                    "not compile: line %u, \"%s\": %s\n", name, serr.line,
+                    serr.pointer, serr.message);
+            return 2;
+        }
     }
 
     all = oracle_read_all(stdin, &len);
@@ -65,7 +77,7 @@ main(int argc, char **argv)
 
         p++;
 
-        if (pipeline) {
+        if (schema != NULL) {
             rc = sg_body_canonicalize(schema, p, n, &a, &body, &err);
             out = body.data;
             out_len = body.len;
@@ -97,6 +109,10 @@ main(int argc, char **argv)
 
     fuzz_pool_free(&pool);
     free(all);
+
+    if (schema != NULL) {
+        sg_schema_free(schema);
+    }
 
     return fflush(stdout) == 0 ? 0 : 2;
 }

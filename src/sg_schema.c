@@ -2335,6 +2335,18 @@ sg_v_missing(sg_val_t *v, const sg_snode_t *sn, uint32_t obj,
     /* the name comes from the schema, not the request */
     n = strlen(v->err->path);
 
+    if (n + 2 >= sizeof(v->err->path)) {
+        len = 0;
+
+    } else if (n + 1 + len >= sizeof(v->err->path)) {
+        /* does not fit: cut at a character boundary, never mid-UTF-8 */
+        len = sizeof(v->err->path) - n - 2;
+
+        while (len > 0 && ((unsigned char) name[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
+
     snprintf(v->err->path + n, sizeof(v->err->path) - n, "%s%.*s",
              n ? "." : "", (int) len, name);
 
