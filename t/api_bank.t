@@ -5,8 +5,12 @@
 # stays payout_details, currencies in amount_details are lower-cased), at
 # its own method's URI; every body of t/lib/api_bank/malformed.txt is
 # refused with its code, the member path and the reason, echoes no value,
-# and nothing of them is forwarded.  One location per method, each with
-# `sg_sign_schema METHOD;`.
+# and nothing of them is forwarded.  Each body is sent twice: to a location
+# of its own method (`location = /api/v1/METHOD` with `sg_sign_schema
+# METHOD;`), and to one location for the whole API (`location
+# /auto/api/v1/` with `sg_sign_schema auto;` and `proxy_pass
+# http://provider/api/v1/$sg_sign_method;`), where the URI picks the
+# schema.
 #
 # Each entry's source (a page of the docs, a file of the SDK) is in the data
 # file.  A method of the banks without a built-in schema fails the test.
@@ -77,6 +81,15 @@ for my $m (@methods) {
         . 'schema' or BAIL_OUT("no schemas/$m.json");
 }
 
+# and every built-in but object (which is no method) has bodies to sign
+for my $m (map { s{\A\Q$SCHEMAS\E/}{}r =~ s{\.json\z}{}r }
+           split /\n/, `find $SCHEMAS -name '*.json'`)
+{
+    next if $m eq 'common' || $m eq 'object';
+    ok scalar(grep { $_->{method} eq $m } @valid),
+        "the built-in $m has documented bodies in valid.txt";
+}
+
 my $t = SgSign::Test->new;
 my $key = $t->rsa_key('partner');
 $t->start_provider(public_key => $key->{pub});
@@ -97,8 +110,21 @@ $t->start(<<"EOF");
     server {
         listen 127.0.0.1:${\ $t->port};
 $locations
+        location /auto/api/v1/ {
+            sg_sign on;
+            sg_sign_project test_project;
+            sg_sign_key $key->{key};
+            sg_sign_schema auto;
+            proxy_pass http://provider/api/v1/\$sg_sign_method;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
     }
 EOF
+
+# the two ways in: [what, URI prefix]
+my @ROUTES = ([ 'its method\'s location', '/api/v1/' ],
+              [ 'sg_sign_schema auto', '/auto/api/v1/' ]);
 
 my $json = JSON::PP->new->utf8->canonical;
 
@@ -123,27 +149,32 @@ sub normalized {
     return $v;
 }
 
-for my $e (@valid) {
-    my $what = "$e->{id} ($e->{method}, $e->{source}[0])";
-    my $body = encode_utf8($e->{body});
-    my $want = $json->encode(normalized($json->decode($body)));
+for my $route (@ROUTES) {
+    my ($via, $prefix) = @$route;
 
-    $t->clear_upstream;
-    my $res = $t->post($body, path => "/api/v1/$e->{method}");
-    my @up = $t->upstream_requests;
+    for my $e (@valid) {
+        my $what = "$e->{id} ($e->{method}, $e->{source}[0]), via $via,";
+        my $body = encode_utf8($e->{body});
+        my $want = $json->encode(normalized($json->decode($body)));
 
-    ok $res->status == 200 && @up == 1, "$what is signed and forwarded"
-        or diag 'status ' . ($res->status // 'none') . ', upstream got '
-            . @up . ': ' . substr($res->body, 0, 300);
-    next unless @up == 1;
+        $t->clear_upstream;
+        my $res = $t->post($body, path => "$prefix$e->{method}");
+        my @up = $t->upstream_requests;
 
-    is $up[0]->request_line, "POST /api/v1/$e->{method} HTTP/1.1",
-        "$e->{id}: it reaches the provider at its own method";
-    is $up[0]->body, $want, "$e->{id}: the provider receives it in canonical "
-        . 'form, member names as sent';
-    my ($sig) = $up[0]->header('X-PARTNER-SIGN');
-    ok $t->verify_signature($up[0]->body, $sig, $key->{pub}),
-        "$e->{id}: the signature verifies against the body received";
+        ok $res->status == 200 && @up == 1, "$what is signed and forwarded"
+            or diag 'status ' . ($res->status // 'none') . ', upstream got '
+                . @up . ': ' . substr($res->body, 0, 300);
+        next unless @up == 1;
+
+        is $up[0]->request_line, "POST /api/v1/$e->{method} HTTP/1.1",
+            "$e->{id} via $via: it reaches the provider at its own method";
+        is $up[0]->body, $want, "$e->{id} via $via: the provider receives "
+            . 'it in canonical form, member names as sent';
+        my ($sig) = $up[0]->header('X-PARTNER-SIGN');
+        ok $t->verify_signature($up[0]->body, $sig, $key->{pub}),
+            "$e->{id} via $via: the signature verifies against the body "
+            . 'received';
+    }
 }
 
 
@@ -151,43 +182,48 @@ for my $e (@valid) {
 
 $t->clear_upstream;
 
-for my $e (@malformed) {
-    my $what = "$e->{id} ($e->{method}, $e->{source}[0])";
-    my $res = $t->post(encode_utf8($e->{body}),
-        path => "/api/v1/$e->{method}");
-    my $d = $res->description;
-    my $code = $res->error_code // 'none';
+for my $route (@ROUTES) {
+    my ($via, $prefix) = @$route;
 
-    is $res->status . " $code", "400 $e->{code}",
-        "$what is refused with 400 $e->{code}"
-        or diag "description: $d";
+    for my $e (@malformed) {
+        my $id = "$e->{id} via $via";
+        my $what = "$e->{id} ($e->{method}, $e->{source}[0]), via $via,";
+        my $res = $t->post(encode_utf8($e->{body}),
+            path => "$prefix$e->{method}");
+        my $d = $res->description;
+        my $code = $res->error_code // 'none';
 
-    if ($e->{code} eq 'invalid_json') {
-        like $d, qr/offset \d+/, "$e->{id}: the description gives the offset";
-        next;
+        is $res->status . " $code", "400 $e->{code}",
+            "$what is refused with 400 $e->{code}"
+            or diag "description: $d";
+
+        if ($e->{code} eq 'invalid_json') {
+            like $d, qr/offset \d+/, "$id: the description gives the offset";
+            next;
+        }
+
+        if ($e->{path} eq '-') {
+            unlike $d, qr/\A(?:[\w.\[\]]|<offset \d+>)+: /a,
+                "$id: the description names no member (the whole body)";
+        } else {
+            is substr($d, 0, length($e->{path}) + 2), "$e->{path}: ",
+                "$id: the description names \"$e->{path}\"";
+        }
+        ok index($d, $e->{reason}) >= 0, "$id: it says \"$e->{reason}\""
+            or diag "description: $d";
+
+        # values the caller sent are never echoed (long ones, which cannot
+        # be a schema's words)
+        my @values = grep { length >= 8 }
+            $e->{body} =~ /"((?:[^"\\]|\\.)*)"(?!\s*:)/g;
+        my @echoed = grep { index($d, $_) >= 0 } @values;
+        ok !@echoed, "$id: the description echoes no value of the body"
+            or diag "echoed: @echoed";
     }
-
-    if ($e->{path} eq '-') {
-        unlike $d, qr/\A(?:[\w.\[\]]|<offset \d+>)+: /a,
-            "$e->{id}: the description names no member (the whole body)";
-    } else {
-        is substr($d, 0, length($e->{path}) + 2), "$e->{path}: ",
-            "$e->{id}: the description names \"$e->{path}\"";
-    }
-    ok index($d, $e->{reason}) >= 0, "$e->{id}: it says \"$e->{reason}\""
-        or diag "description: $d";
-
-    # values the caller sent are never echoed (long ones, which cannot be
-    # a schema's words)
-    my @values = grep { length >= 8 }
-        $e->{body} =~ /"((?:[^"\\]|\\.)*)"(?!\s*:)/g;
-    my @echoed = grep { index($d, $_) >= 0 } @values;
-    ok !@echoed, "$e->{id}: the description echoes no value of the body"
-        or diag "echoed: @echoed";
 }
 
 is $t->upstream_count, 0, 'none of the ' . @malformed . ' refused bodies '
-    . 'reached the provider'
+    . 'reached the provider, either way'
     or diag join "\n---\n", map { $_->head . $_->body } $t->upstream_requests;
 
 done_testing;
