@@ -21,7 +21,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
-use Encode qw(encode_utf8);
+use Encode qw(decode_utf8 encode_utf8);
 use JSON::PP;
 use Test::More;
 use SgSign::Test qw(read_file);
@@ -34,7 +34,9 @@ sub bank {
     my ($file) = @_;
     my (@entries, $e);
 
-    for my $line (split /\n/, read_file($file) // die "$file: $!\n") {
+    my $text = read_file($file) // die "$file: $!\n";
+
+    for my $line (split /\n/, decode_utf8($text, Encode::FB_CROAK)) {
         if ($line =~ /\A=== (\S+) (\S+)\s*\z/) {
             push @entries, $e = { id => $1, method => $2, body => '' };
             next;
