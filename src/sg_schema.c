@@ -447,7 +447,7 @@ sg_schema_free(sg_schema_t *s)
 /*
  * JIT'd patterns backtrack on a stack of their own: one per thread, up to
  * 1 MiB (as the interpreter's heap limit bounds it), kept for the next
- * check.  NULL (out of memory): PCRE2's 32 KiB on the machine stack.
+ * check.
  */
 
 static __thread pcre2_jit_stack  *sg_schema_jit;
@@ -457,10 +457,7 @@ sg_schema_jit_stack(void *data)
 {
     (void) data;
 
-    if (sg_schema_jit == NULL) {
-        sg_schema_jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
-    }
-
+    /* made by sg_schema_check(), which reports if it cannot be */
     return sg_schema_jit;
 }
 
@@ -1669,10 +1666,15 @@ sg_schema_check(const sg_schema_t *schema, sg_json_t *doc, sg_alloc_t *a,
      */
     if (sg_schema_md == NULL) {
         sg_schema_md = pcre2_match_data_create(1, NULL);
-        if (sg_schema_md == NULL) {
-            sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
-            return SG_ERR_NOMEM;
-        }
+    }
+
+    if (sg_schema_jit == NULL) {
+        sg_schema_jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    }
+
+    if (sg_schema_md == NULL || sg_schema_jit == NULL) {
+        sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
+        return SG_ERR_NOMEM;
     }
 
     v.md = sg_schema_md;
