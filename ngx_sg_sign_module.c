@@ -24,6 +24,13 @@
 
 #define NGX_HTTP_SG_SIGN_DEFAULT_SCHEMA   "session/start/payout"
 
+/*
+ * The built-in that is no provider method: "any JSON object", what
+ * "sg_sign_schema auto unknown=object" signs unknown methods with.
+ * "auto" never routes a URI to it by name.
+ */
+#define NGX_HTTP_SG_SIGN_ANY_OBJECT       "object"
+
 
 /* what happened to a request; indexes ngx_http_sg_sign_outcomes[] */
 typedef enum {
@@ -32,6 +39,7 @@ typedef enum {
     NGX_HTTP_SG_SIGN_INVALID_JSON,
     NGX_HTTP_SG_SIGN_INVALID_REQUEST,
     NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
+    NGX_HTTP_SG_SIGN_UNKNOWN_METHOD,
     NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED,
     NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
     NGX_HTTP_SG_SIGN_UNSUPPORTED_MEDIA_TYPE,
@@ -56,7 +64,10 @@ typedef struct {
 } ngx_http_sg_sign_key_t;
 
 
-/* a compiled schema, by built-in name or by a file's full path */
+/*
+ * A compiled schema, by built-in name or by a file's full path; in the
+ * tables of "sg_sign_schema auto", by the method it checks.
+ */
 typedef struct {
     ngx_str_t                   name;
     sg_schema_t                *schema;
@@ -67,12 +78,22 @@ typedef struct {
     ngx_array_t                 keys;    /* ngx_http_sg_sign_key_t */
     ngx_array_t                 schemas; /* ngx_http_sg_sign_schema_t */
     sg_schema_t                *common;  /* sg:common, for schema files */
+
+    /* auto's methods: every built-in but "object", compiled at first use */
+    ngx_array_t                *methods; /* ngx_http_sg_sign_schema_t */
 } ngx_http_sg_sign_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                  enable;
+
+    /*
+     * Without auto, the one schema of the location.  With auto, the
+     * schema of methods no table has (unknown=object), or NULL: refused.
+     */
     sg_schema_t                *schema;
+    ngx_uint_t                  auto_method;
+    ngx_array_t                *methods; /* sg_sign_method_schema */
     ngx_str_t                   project;
     ngx_str_t                   key;
     ngx_str_t                   passphrase_file;
@@ -90,6 +111,10 @@ typedef struct {
     ngx_uint_t                  enable_line;
     ngx_str_t                   key_file;
     ngx_uint_t                  key_line;
+
+    /* where this location's first "sg_sign_method_schema" is */
+    ngx_str_t                   methods_file;
+    ngx_uint_t                  methods_line;
 } ngx_http_sg_sign_loc_conf_t;
 
 
@@ -104,6 +129,8 @@ typedef struct {
     ngx_http_sg_sign_outcome_e  error;       /* the error response, if any */
     const char                 *description; /* of the error */
     off_t                       received;
+    sg_schema_t                *schema;      /* the rules applied */
+    ngx_str_t                   method;      /* auto's, a table's name */
     ngx_str_t                   body;        /* canonical, as sent */
     ngx_str_t                   session_id;
     ngx_str_t                   signature;
@@ -136,6 +163,11 @@ static void ngx_http_sg_sign_ctx_cleanup(void *data);
 static ngx_http_sg_sign_ctx_t *ngx_http_sg_sign_last_ctx(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_route(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static ngx_http_sg_sign_schema_t *ngx_http_sg_sign_method_find(
+    ngx_array_t *methods, ngx_str_t *name);
+static ngx_uint_t ngx_http_sg_sign_method_name(ngx_str_t *name);
 static ngx_int_t ngx_http_sg_sign_check_request(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r,
@@ -190,6 +222,13 @@ static char *ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_sg_sign_set_method_schema(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_sg_sign_check_auto(ngx_conf_t *cf,
+    ngx_http_sg_sign_loc_conf_t *slcf);
+static ngx_array_t *ngx_http_sg_sign_auto_methods(ngx_conf_t *cf);
+static sg_schema_t *ngx_http_sg_sign_schema_load(ngx_conf_t *cf,
+    ngx_str_t *value);
 static sg_schema_t *ngx_http_sg_sign_schema_builtin(ngx_conf_t *cf,
     ngx_str_t *name);
 static sg_schema_t *ngx_http_sg_sign_schema_file(ngx_conf_t *cf,
@@ -232,10 +271,17 @@ static ngx_command_t  ngx_http_sg_sign_commands[] = {
       NULL },
 
     { ngx_string("sg_sign_schema"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_sg_sign_set_schema,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_sg_sign_loc_conf_t, schema),
+      0,
+      NULL },
+
+    { ngx_string("sg_sign_method_schema"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_sg_sign_set_method_schema,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("sg_sign_project"),
@@ -333,6 +379,8 @@ static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
     { NGX_HTTP_BAD_REQUEST, ngx_string("invalid_request"), NULL, 0 },
     { NGX_HTTP_FORBIDDEN, ngx_string("subrequest_refused"),
       "a subrequest is never signed", 0 },
+    { NGX_HTTP_NOT_FOUND, ngx_string("unknown_method"),
+      "the URI names no method this gateway signs", 0 },
     { NGX_HTTP_NOT_ALLOWED, ngx_string("method_not_allowed"),
       "the method must be POST", 0 },
     { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, ngx_string("body_too_large"),
@@ -412,6 +460,9 @@ static ngx_http_variable_t  ngx_http_sg_sign_vars[] = {
 
     { ngx_string("sg_sign_session_id"), NULL, ngx_http_sg_sign_variable,
       3, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("sg_sign_method"), NULL, ngx_http_sg_sign_variable,
+      4, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -597,7 +648,12 @@ ngx_http_sg_sign_handler(ngx_http_request_t *r)
     ctx->started = 1;
     ctx->rc = NGX_DONE;
 
-    rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
+    rc = ngx_http_sg_sign_route(r, slcf, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
+    }
+
     if (rc != NGX_OK) {
         /* refused before reading: never invite the body with 100 Continue */
         r->expect_tested = 1;
@@ -611,6 +667,176 @@ ngx_http_sg_sign_handler(ngx_http_request_t *r)
 
     ngx_http_finalize_request(r, NGX_DONE);
     return NGX_DONE;
+}
+
+
+/*
+ * The rules the body is checked with.  Under "sg_sign_schema auto" the
+ * method is the URI after the location's name, looked up exactly in the
+ * location's overrides, then in the built-ins: $sg_sign_method, which
+ * proxy_pass sends upstream, is that table entry's name, so the method
+ * checked is the method the provider receives.  The URI must be the one
+ * the client wrote: nginx decodes %-escapes, resolves dot segments and
+ * merges slashes before it matches locations, and a method found only in
+ * the normalized URI would be forwarded under a name the caller did not
+ * send (payout%2F, payout/., x/../payout).
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_route(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    u_char                        *q;
+    ngx_str_t                      raw, method, *prefix;
+    ngx_http_sg_sign_schema_t     *m;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    if (!slcf->auto_method) {
+        ctx->schema = slcf->schema;
+        return NGX_OK;
+    }
+
+    /* rewritten or redirected here: the URI is not the client's */
+
+    if (!r->valid_unparsed_uri || r->internal) {
+        goto not_as_sent;
+    }
+
+    raw = r->unparsed_uri;
+
+    q = ngx_strlchr(raw.data, raw.data + raw.len, '?');
+    if (q) {
+        raw.len = q - raw.data;
+    }
+
+    if (raw.len != r->uri.len
+        || ngx_strncmp(raw.data, r->uri.data, raw.len) != 0)
+    {
+        goto not_as_sent;
+    }
+
+    /* the name of a prefix location (nginx -t refused any other kind) */
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    prefix = &clcf->name;
+
+    if (r->uri.len < prefix->len
+        || ngx_strncmp(r->uri.data, prefix->data, prefix->len) != 0)
+    {
+        /* matched some other way (a caseless file system): not by name */
+        goto unknown;
+    }
+
+    method.data = r->uri.data + prefix->len;
+    method.len = r->uri.len - prefix->len;
+
+    if (prefix->len == 0 || prefix->data[prefix->len - 1] != '/') {
+        /* "location /api/v1": "/api/v1/token", never "/api/v1token" */
+
+        if (method.len == 0 || method.data[0] != '/') {
+            goto unknown;
+        }
+
+        method.data++;
+        method.len--;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_sg_sign_module);
+
+    m = ngx_http_sg_sign_method_find(slcf->methods, &method);
+
+    if (m == NULL) {
+        m = ngx_http_sg_sign_method_find(smcf->methods, &method);
+    }
+
+    if (m) {
+        ctx->method = m->name;
+        ctx->schema = m->schema;
+        return NGX_OK;
+    }
+
+    if (slcf->schema && ngx_http_sg_sign_method_name(&method)) {
+        /* unknown=object: a name that can only be a method's */
+        ctx->method = method;
+        ctx->schema = slcf->schema;
+        return NGX_OK;
+    }
+
+unknown:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "sg_sign: refused: the URI names no method with a schema");
+
+    return ngx_http_sg_sign_refuse(r, ctx, NGX_HTTP_SG_SIGN_UNKNOWN_METHOD,
+                                   NULL);
+
+not_as_sent:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "sg_sign: refused: the URI is not the method as sent");
+
+    return ngx_http_sg_sign_refuse(r, ctx, NGX_HTTP_SG_SIGN_UNKNOWN_METHOD,
+                                   "the URI must name the method as it is: "
+                                   "no %-escapes, dot segments or repeated "
+                                   "slashes");
+}
+
+
+static ngx_http_sg_sign_schema_t *
+ngx_http_sg_sign_method_find(ngx_array_t *methods, ngx_str_t *name)
+{
+    ngx_uint_t                  i;
+    ngx_http_sg_sign_schema_t  *m;
+
+    if (methods == NULL) {
+        return NULL;
+    }
+
+    m = methods->elts;
+
+    for (i = 0; i < methods->nelts; i++) {
+        if (m[i].name.len == name->len
+            && ngx_strncmp(m[i].name.data, name->data, name->len) == 0)
+        {
+            return &m[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A method's name: segments of [a-z_] joined by single "/".  It goes into
+ * the request line sent upstream, so nothing else: no "%", "?", ".",
+ * space, control character, or empty segment.
+ */
+
+static ngx_uint_t
+ngx_http_sg_sign_method_name(ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i, segment;
+
+    segment = 0;
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if ((c >= 'a' && c <= 'z') || c == '_') {
+            segment++;
+            continue;
+        }
+
+        if (c != '/' || segment == 0) {
+            return 0;
+        }
+
+        segment = 0;
+    }
+
+    return segment > 0;
 }
 
 
@@ -798,7 +1024,7 @@ ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
     alloc.alloc = ngx_http_sg_sign_palloc;
     alloc.data = pool;
 
-    code = sg_body_canonicalize(slcf->schema, (const char *) input.data,
+    code = sg_body_canonicalize(ctx->schema, (const char *) input.data,
                                 input.len, &alloc, &body, &err);
 
     if (code == SG_ERR_NOMEM) {
@@ -1421,7 +1647,23 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
     /* after an error_page redirect too: the log says what the gateway did */
     ctx = ngx_http_sg_sign_last_ctx(r);
 
-    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data == 4) {
+        /* $sg_sign_method: known from the precontent phase on */
+        if (ctx->method.len == 0) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        value = ctx->method;
+        goto found;
+    }
+
+    if (ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -1468,6 +1710,8 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
         value = ctx->session_id;
         break;
     }
+
+found:
 
     v->len = value.len;
     v->valid = 1;
@@ -1543,10 +1787,13 @@ ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf)
      *     slcf->key = { 0, NULL };
      *     slcf->passphrase_file = { 0, NULL };
      *     slcf->signer = NULL;
+     *     slcf->methods_file = { 0, NULL };
      */
 
     slcf->enable = NGX_CONF_UNSET;
     slcf->schema = NGX_CONF_UNSET_PTR;
+    slcf->auto_method = NGX_CONF_UNSET_UINT;
+    slcf->methods = NGX_CONF_UNSET_PTR;
     slcf->encoding = NGX_CONF_UNSET_UINT;
     slcf->submerchant = NGX_CONF_UNSET_PTR;
     slcf->max_body_size = NGX_CONF_UNSET_SIZE;
@@ -1568,7 +1815,22 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                           ngx_string(NGX_HTTP_SG_SIGN_DEFAULT_SCHEMA);
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
-    ngx_conf_merge_ptr_value(conf->schema, prev->schema, NULL);
+
+    /* "sg_sign_schema" sets both: inherited together */
+    if (conf->auto_method == NGX_CONF_UNSET_UINT) {
+        conf->auto_method = prev->auto_method;
+        conf->schema = prev->schema;
+    }
+
+    if (conf->auto_method == NGX_CONF_UNSET_UINT) {
+        conf->auto_method = 0;
+    }
+
+    if (conf->schema == NGX_CONF_UNSET_PTR) {
+        conf->schema = NULL;
+    }
+
+    ngx_conf_merge_ptr_value(conf->methods, prev->methods, NULL);
     ngx_conf_merge_str_value(conf->project, prev->project, "");
     ngx_conf_merge_str_value(conf->passphrase_file, prev->passphrase_file,
                              "");
@@ -1590,6 +1852,14 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->enable_file.data == NULL) {
         conf->enable_file = prev->enable_file;
         conf->enable_line = prev->enable_line;
+    }
+
+    if (conf->methods_file.data && !conf->auto_method) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"sg_sign_method_schema\" needs \"sg_sign_schema "
+                      "auto\" in %V:%ui", &conf->methods_file,
+                      conf->methods_line);
+        return NGX_CONF_ERROR;
     }
 
     if (!conf->enable) {
@@ -1620,6 +1890,10 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->signer = ngx_http_sg_sign_load_key(cf, conf);
     if (conf->signer == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->auto_method) {
+        return ngx_http_sg_sign_check_auto(cf, conf);
     }
 
     if (conf->schema == NULL) {
@@ -1759,9 +2033,10 @@ ngx_http_sg_sign_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * "sg_sign_schema NAME | FILE", compiled here, in the master, at start,
- * "nginx -t" and reload: a schema that does not compile fails the
- * configuration, and on reload the old one keeps serving.
+ * "sg_sign_schema NAME | FILE | auto [unknown=object]", compiled here, in
+ * the master, at start, "nginx -t" and reload: a schema that does not
+ * compile fails the configuration, and on reload the old one keeps
+ * serving.
  */
 
 static char *
@@ -1769,17 +2044,242 @@ ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_sg_sign_loc_conf_t *slcf = conf;
 
-    ngx_str_t  *value, name;
+    ngx_str_t  *value, object;
 
-    if (slcf->schema != NGX_CONF_UNSET_PTR) {
+    if (slcf->auto_method != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    name = value[1];
+
+    if (ngx_strcmp(value[1].data, "auto") != 0) {
+        if (cf->args->nelts > 2) {
+            return "takes one schema (only \"auto\" takes \"unknown=\")";
+        }
+
+        slcf->auto_method = 0;
+        slcf->schema = ngx_http_sg_sign_schema_load(cf, &value[1]);
+
+        return (slcf->schema != NULL) ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    slcf->auto_method = 1;
+    slcf->schema = NULL;
+
+    if (cf->args->nelts > 2) {
+        if (ngx_strcmp(value[2].data, "unknown=object") != 0) {
+            return "takes \"unknown=object\" after \"auto\", or nothing";
+        }
+
+        ngx_str_set(&object, NGX_HTTP_SG_SIGN_ANY_OBJECT);
+
+        slcf->schema = ngx_http_sg_sign_schema_builtin(cf, &object);
+        if (slcf->schema == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* compiled now, so that a failure names this line */
+
+    if (ngx_http_sg_sign_auto_methods(cf) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "sg_sign_method_schema METHOD SCHEMA": under auto, METHOD's rules are
+ * SCHEMA instead of its built-in's, or METHOD is added if no built-in
+ * has it.
+ */
+
+static char *
+ngx_http_sg_sign_set_method_schema(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_sg_sign_loc_conf_t *slcf = conf;
+
+    ngx_str_t                  *value;
+    sg_schema_t                *schema;
+    ngx_http_sg_sign_schema_t  *m;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_sg_sign_method_name(&value[1])) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: \"%V\" is not a method name: "
+                           "segments of a-z and \"_\" joined by single "
+                           "\"/\", as in \"session/start/payout\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (slcf->methods == NGX_CONF_UNSET_PTR) {
+        slcf->methods = ngx_array_create(cf->pool, 4,
+                                         sizeof(ngx_http_sg_sign_schema_t));
+        if (slcf->methods == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        slcf->methods_file = cf->conf_file->file.name;
+        slcf->methods_line = cf->conf_file->line;
+    }
+
+    if (ngx_http_sg_sign_method_find(slcf->methods, &value[1]) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: the method \"%V\" already has a "
+                           "schema in this location", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    schema = ngx_http_sg_sign_schema_load(cf, &value[2]);
+    if (schema == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_array_push(slcf->methods);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->name = value[1];
+    m->schema = schema;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "sg_sign_schema auto" where sg_sign is on: the method is the URI after
+ * the location's name, which only a prefix location has (an "if" block
+ * or "limit_except" carries the name of the location around it).
+ */
+
+static char *
+ngx_http_sg_sign_check_auto(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
+{
+    char                      *kind;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    kind = NULL;
+
+    if (clcf->named) {
+        kind = "a named location";
+
+    } else if (clcf->exact_match) {
+        kind = "an exact location";
+
+#if (NGX_PCRE)
+    } else if (clcf->regex) {
+        kind = "a regex location";
+#endif
+    }
+
+    if (kind) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"sg_sign_schema auto\" cannot be used in %s "
+                      "(\"%V\"): the method is the URI after the name of a "
+                      "prefix location, as in \"location /api/v1/\", "
+                      "in %V:%ui", kind, &clcf->name, &slcf->enable_file,
+                      slcf->enable_line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_sg_sign_auto_methods(cf) == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * auto's table: every built-in schema but "object" (any JSON object, no
+ * method), by its name, compiled once per configuration.  The names come
+ * from the schema files' paths; one that is not a method's name would go
+ * into the request line sent upstream: refused.
+ */
+
+static ngx_array_t *
+ngx_http_sg_sign_auto_methods(ngx_conf_t *cf)
+{
+    ngx_str_t                      name;
+    ngx_uint_t                     i;
+    ngx_array_t                   *methods;
+    sg_schema_t                   *schema;
+    ngx_http_sg_sign_schema_t     *m;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_sg_sign_module);
+
+    if (smcf->methods) {
+        return smcf->methods;
+    }
+
+    methods = ngx_array_create(cf->pool, 16,
+                               sizeof(ngx_http_sg_sign_schema_t));
+    if (methods == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; sg_schema_builtin_names[i] != NULL; i++) {
+        name.data = (u_char *) sg_schema_builtin_names[i];
+        name.len = ngx_strlen(name.data);
+
+        if (name.len == sizeof(NGX_HTTP_SG_SIGN_ANY_OBJECT) - 1
+            && ngx_strncmp(name.data, NGX_HTTP_SG_SIGN_ANY_OBJECT,
+                           name.len)
+               == 0)
+        {
+            continue;
+        }
+
+        if (!ngx_http_sg_sign_method_name(&name)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "sg_sign: the built-in schema \"%V\" is "
+                               "not named as a method (schemas/ in the "
+                               "module's source)", &name);
+            return NULL;
+        }
+
+        schema = ngx_http_sg_sign_schema_builtin(cf, &name);
+        if (schema == NULL) {
+            return NULL;
+        }
+
+        m = ngx_array_push(methods);
+        if (m == NULL) {
+            return NULL;
+        }
+
+        m->name = name;
+        m->schema = schema;
+    }
+
+    smcf->methods = methods;
+
+    return methods;
+}
+
+
+/* a schema file (a path: "/...", "./..." or "*.json") or a built-in name */
+
+static sg_schema_t *
+ngx_http_sg_sign_schema_load(ngx_conf_t *cf, ngx_str_t *value)
+{
+    ngx_str_t  name;
+
+    name = *value;
 
     if (name.len == 0) {
-        return "must name a built-in schema or a schema file";
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "sg_sign: an empty name: name a built-in schema "
+                           "or a schema file");
+        return NULL;
     }
 
     /* a built-in's name is never one of these: no guessing between them */
@@ -1791,16 +2291,13 @@ ngx_http_sg_sign_set_schema(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         /* as ssl_certificate: relative to the configuration's directory */
         if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
+            return NULL;
         }
 
-        slcf->schema = ngx_http_sg_sign_schema_file(cf, &name);
-
-    } else {
-        slcf->schema = ngx_http_sg_sign_schema_builtin(cf, &name);
+        return ngx_http_sg_sign_schema_file(cf, &name);
     }
 
-    return (slcf->schema != NULL) ? NGX_CONF_OK : NGX_CONF_ERROR;
+    return ngx_http_sg_sign_schema_builtin(cf, &name);
 }
 
 

@@ -61,7 +61,7 @@ my $full = join ',',
     '"amount_details":{"amount":150000,"currency":"RUB"}',
     '"participant_details":{"recipient":{"full_name":"Иван Петров",'
         . '"first_name":"Иван","last_name":"Петров","birth_date":"1990-01-31",'
-        . '"document":{"type":"passport","number":"4510 123456"}},'
+        . '"identity_document":{"id_type":"passport","id_number":"4510 123456"}},'
         . '"sender":{"full_name":"ООО \"Ромашка\"","inn":"7701234567",'
         . '"address":{"country":"RU","city":"Москва","zip":"101000"}}}',
     '"customer":{"reference":"cust-000123","contacts":['

@@ -2,9 +2,9 @@
  * libFuzzer target: the gateway's whole "body in, canonical body out" path
  * (sg_body_canonicalize) under the built-in "object" and
  * "session/start/payout" schemas, cross-checked with each other, with
- * sg_json_parse + sg_jcs_write on the same bytes, and with the hard-coded
- * rules the payout schema replaced (bench/legacy_rules.c): it must accept
- * exactly what they accepted, and send the same bytes.
+ * sg_json_parse + sg_jcs_write on the same bytes, and, for "object", with
+ * the hard-coded rules the engine replaced (bench/legacy_rules.c): it must
+ * accept exactly what they accepted, and send the same bytes.
  */
 
 #include <stdint.h>
@@ -144,7 +144,15 @@ fuzz_body_run(const fuzz_body_schema_t *s, const char *in, size_t len,
 
     allocs = pool.count - mark;
 
-    fuzz_body_legacy(s, in, len, rc, &body);
+    /*
+     * issue 10 rewrote the payout rules from the provider's API on purpose
+     * (tokenized cards, payout_details, wallets...); the comparison with
+     * the first release's rules held for issue 9's move and now holds for
+     * "object" only
+     */
+    if (s == &object) {
+        fuzz_body_legacy(s, in, len, rc, &body);
+    }
 
     if (rc != SG_OK) {
         why = fuzz_error_check(rc, &err, len, 0);

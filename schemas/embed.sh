@@ -9,8 +9,20 @@
 # is the built-in "a/b"; SCHEMA_DIR/common.json is "sg:common", the shared
 # definitions, which is not a location's schema and so is not listed in
 # sg_schema_builtin_names[].  Files and directories whose names start with
-# a dot are skipped (editors' leftovers).  The output depends only on the
-# files' names and bytes: the same tree gives the same file, byte for byte.
+# a dot are skipped (editors' leftovers).
+#
+# ISO 4217.  Where common.json holds the string "@ISO_4217@" (the currency
+# rule's pattern), the embedded text holds instead a pattern of the codes
+# of Debian's iso-codes (/usr/share/iso-codes/json/iso_4217.json, or the
+# file SG_ISO_4217 names), each in any ASCII case: "^(?:[Aa][Ee][Dd]|...)$".
+# The placeholder sits on one line and is replaced on that line, so the
+# schema's line numbers (in compile errors) stay the file's.  Without a
+# readable list, or with one that does not look like the list, this script
+# fails: a build never embeds a currency rule without its codes.  (Left
+# as is, the placeholder would refuse every currency, not accept them.)
+#
+# The output depends only on the files' names and bytes, and the list's:
+# the same tree gives the same file, byte for byte.
 
 set -eu
 set -f      # no globbing of the names below
@@ -61,7 +73,95 @@ if [ "$count" -ne $# ]; then
 fi
 
 tmp="$out.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
+common="$out.common.$$"
+trap 'rm -f "$tmp" "$common"' EXIT
+
+ISO_MARK='"@ISO_4217@"'
+iso=${SG_ISO_4217:-/usr/share/iso-codes/json/iso_4217.json}
+
+# the codes of $iso, one a line, sorted; fails with a message
+iso_codes() {
+    if [ ! -r "$iso" ] || [ ! -f "$iso" ]; then
+        echo "$0: cannot read the ISO 4217 currency list $iso: install" \
+             "Debian's iso-codes package (make deps), or set SG_ISO_4217" \
+             "to its iso_4217.json" >&2
+        return 1
+    fi
+
+    # one member a line, whatever the file's layout
+    members=$(tr '{},' '\n\n\n' < "$iso")
+    all=$(printf '%s\n' "$members" | grep -c '"alpha_3"' || true)
+    sp='[[:space:]]*'
+    codes=$(printf '%s\n' "$members" \
+        | sed -n "s/^$sp\"alpha_3\"$sp:$sp\"\\([^\"]*\\)\"$sp\$/\\1/p" | sort)
+    n=$(printf '%s\n' "$codes" | grep -c '^[A-Z][A-Z][A-Z]$' || true)
+    uniq=$(printf '%s\n' "$codes" | sort -u | grep -c . || true)
+
+    if ! grep -q '"4217"' "$iso" || [ "$n" -ne "$all" ] \
+       || [ "$uniq" -ne "$n" ] || [ "$n" -lt 150 ]
+    then
+        echo "$0: $iso does not look like iso-codes' ISO 4217 list" \
+             "(a \"4217\" array of at least 150 entries, each with a" \
+             "distinct \"alpha_3\" of three capital letters): found $n" \
+             "such codes in $all \"alpha_3\" members" >&2
+        return 1
+    fi
+
+    for c in USD EUR RUB; do
+        if ! printf '%s\n' "$codes" | grep -qx "$c"; then
+            echo "$0: $iso: the ISO 4217 list lacks $c" >&2
+            return 1
+        fi
+    done
+
+    printf '%s\n' "$codes"
+}
+
+# common.json with its placeholder replaced by the codes' pattern, into
+# $common; fails unless the placeholder is there exactly once
+iso_embed() {
+    codes=$(iso_codes) || return 1
+
+    SG_ISO_MARK=$ISO_MARK
+    SG_ISO_PATTERN=$(printf '%s\n' "$codes" | awk '
+        { s = ""
+          for (i = 1; i <= 3; i++) {
+              c = substr($0, i, 1)
+              s = s "[" c tolower(c) "]"
+          }
+          out = out (NR > 1 ? "|" : "") s }
+        END { printf "\"^(?:%s)$\"", out }')
+    export SG_ISO_MARK SG_ISO_PATTERN
+
+    awk '
+        BEGIN { mark = ENVIRON["SG_ISO_MARK"]; rep = ENVIRON["SG_ISO_PATTERN"] }
+        { line = $0; done = ""
+          while ((i = index(line, mark)) > 0) {
+              done = done substr(line, 1, i - 1) rep
+              line = substr(line, i + length(mark))
+              n++
+          }
+          print done line }
+        END { exit n == 1 ? 0 : 3 }' "$dir/common.json" > "$common" || {
+        echo "$0: $dir/common.json: the placeholder $ISO_MARK must appear" \
+             "exactly once" >&2
+        return 1
+    }
+}
+
+# the bytes a name embeds
+source_of() {
+    if [ "$1" = common ] && [ -f "$common" ]; then
+        printf '%s\n' "$common"
+    else
+        printf '%s\n' "$dir/$1.json"
+    fi
+}
+
+if [ -f "$dir/common.json" ] && grep -qF "$ISO_MARK" "$dir/common.json"
+then
+    iso_embed || exit 1
+fi
 
 {
     cat <<'EOF'
@@ -87,7 +187,7 @@ EOF
 
     i=0
     for name in $names; do
-        bytes=$(od -An -v -tx1 "$dir/$name.json")
+        bytes=$(od -An -v -tx1 "$(source_of "$name")")
         printf '\n/* schemas/%s.json */\n' "$name"
         printf 'static const unsigned char  sg_schema_text_%d[] = {\n' "$i"
         printf '%s\n' "$bytes" | awk '
@@ -103,7 +203,7 @@ EOF
     printf '\n\nstatic const sg_schema_builtin_t  sg_schema_builtins[] = {\n'
     i=0
     for name in $names; do
-        len=$(wc -c < "$dir/$name.json")
+        len=$(wc -c < "$(source_of "$name")")
         len=$((len + 0))
         if [ "$name" = common ]; then
             name=sg:common
@@ -148,4 +248,5 @@ EOF
 } > "$tmp"
 
 mv -f "$tmp" "$out"
+rm -f "$common"
 trap - EXIT

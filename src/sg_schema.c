@@ -5,6 +5,7 @@
  * normalizations it applies.  Errors name member paths, never values.
  */
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@
 
 #define SG_SCHEMA_MAX_NESTING   256     /* schema applications per value */
 #define SG_SCHEMA_MATCH_LIMIT   100000  /* PCRE2: backtracking budget */
-#define SG_SCHEMA_DEPTH_LIMIT   1000
+#define SG_SCHEMA_DEPTH_LIMIT   10000
+#define SG_SCHEMA_HEAP_LIMIT    2048    /* KiB */
 #define SG_SCHEMA_CHUNK         16384
 #define SG_SCHEMA_REASON_MAX    sizeof(((sg_error_t *) 0)->detail)
 
@@ -82,6 +84,7 @@ struct sg_snode_s {
     unsigned        lowercase:1;
     unsigned        has_ref:1;
     unsigned        in_choice:1;    /* compiled under anyOf, oneOf, ... */
+    unsigned        visit:2;        /* the loop check's marks */
     unsigned        asserts:1;      /* has a keyword other than $ref and
                                        annotations */
 
@@ -197,6 +200,7 @@ typedef struct {
 
 
 static void *sg_schema_arena(void *data, size_t size);
+static pcre2_jit_stack *sg_schema_jit_stack(void *data);
 static char *sg_schema_strdup(sg_schema_t *s, const char *str, size_t len);
 static sg_snode_t *sg_schema_node(sg_comp_t *c, uint32_t at);
 static int sg_schema_keyword(sg_comp_t *c, sg_snode_t *sn, uint32_t name,
@@ -212,6 +216,7 @@ static int sg_schema_true(sg_comp_t *c, uint32_t value);
 static int sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re);
 static int sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn);
 static int sg_schema_resolve(sg_comp_t *c);
+static const sg_snode_t *sg_schema_loop(sg_comp_t *c, sg_snode_t *sn);
 static int sg_schema_normalizes(const sg_snode_t *sn,
     const sg_snode_t **seen, size_t *nseen, size_t cap);
 static sg_snode_t *sg_schema_pointer(sg_comp_t *c, const sg_schema_t *s,
@@ -243,8 +248,8 @@ static sg_code_t sg_v_missing(sg_val_t *v, const sg_snode_t *sn,
 static int sg_v_equal(const sg_json_t *a, uint32_t x, const sg_json_t *b,
     uint32_t y);
 static uint32_t sg_v_end(const sg_json_t *doc, uint32_t node);
-static double sg_v_number(const sg_json_node_t *node);
-static int sg_v_is_integer(const sg_json_node_t *node);
+static double sg_v_number(const sg_json_t *doc, const sg_json_node_t *node);
+static int sg_v_is_integer(const sg_json_t *doc, const sg_json_node_t *node);
 static int sg_v_integer_literal(const sg_json_node_t *node);
 static int sg_v_luhn(const sg_json_node_t *node);
 static size_t sg_v_code_points(const sg_json_node_t *node);
@@ -329,6 +334,8 @@ sg_schema_compile(const char *text, size_t len, const sg_schema_t *common,
 
     pcre2_set_match_limit(s->mctx, SG_SCHEMA_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, SG_SCHEMA_DEPTH_LIMIT);
+    pcre2_set_heap_limit(s->mctx, SG_SCHEMA_HEAP_LIMIT);
+    pcre2_jit_stack_assign(s->mctx, sg_schema_jit_stack, NULL);
 
     memset(&c, 0, sizeof(c));
     c.s = s;
@@ -434,6 +441,24 @@ sg_schema_free(sg_schema_t *s)
     }
 
     free(s);
+}
+
+
+/*
+ * JIT'd patterns backtrack on a stack of their own: one per thread, up to
+ * 1 MiB (as the interpreter's heap limit bounds it), kept for the next
+ * check.
+ */
+
+static __thread pcre2_jit_stack  *sg_schema_jit;
+
+static pcre2_jit_stack *
+sg_schema_jit_stack(void *data)
+{
+    (void) data;
+
+    /* made by sg_schema_check(), which reports if it cannot be */
+    return sg_schema_jit;
 }
 
 
@@ -952,10 +977,11 @@ sg_schema_keyword(sg_comp_t *c, sg_snode_t *sn, uint32_t name,
 
     } else if (KW("x-sg-message")) {
         if (v->type != SG_JSON_STRING || v->len == 0
-            || v->len >= SG_SCHEMA_REASON_MAX)
+            || v->len >= SG_SCHEMA_REASON_MAX
+            || memchr(v->str, '\0', v->len) != NULL)
         {
             rc = sg_schema_fail_at(c, value, "must be a non-empty string of "
-                                   "at most %zu bytes",
+                                   "at most %zu bytes, without U+0000",
                                    SG_SCHEMA_REASON_MAX - 1);
             goto done;
         }
@@ -1047,7 +1073,7 @@ sg_schema_count(sg_comp_t *c, uint32_t value, size_t *out)
         return sg_schema_fail_at(c, value, "must be a non-negative integer");
     }
 
-    d = sg_v_number(v);
+    d = sg_v_number(&c->s->doc, v);
 
     if (!(d >= 0) || d != floor(d) || d > 1e15) {
         return sg_schema_fail_at(c, value, "must be a non-negative integer");
@@ -1071,7 +1097,7 @@ sg_schema_number(sg_comp_t *c, uint32_t value, double *out,
         return sg_schema_fail_at(c, value, "must be a number");
     }
 
-    *out = sg_v_number(v);
+    *out = sg_v_number(&c->s->doc, v);
 
     if (!isfinite(*out)) {
         return sg_schema_fail_at(c, value, "must be a finite number");
@@ -1151,7 +1177,8 @@ sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re)
     }
 
     *re = pcre2_compile((PCRE2_SPTR) v->str, v->len,
-                        PCRE2_UTF | PCRE2_DOLLAR_ENDONLY, &errcode, &erroff,
+                        PCRE2_UTF | PCRE2_DOLLAR_ENDONLY
+                        | PCRE2_NEVER_BACKSLASH_C, &errcode, &erroff,
                         NULL);
 
     if (*re == NULL) {
@@ -1159,6 +1186,12 @@ sg_schema_regex(sg_comp_t *c, uint32_t value, pcre2_code **re)
         return sg_schema_fail_at(c, value, "not a valid regular expression "
                                  "at offset %zu: %s", (size_t) erroff, msg);
     }
+
+    /*
+     * JIT when PCRE2 has it (Debian's does): several times faster; a
+     * pattern it cannot JIT runs interpreted, with the same limits.
+     */
+    (void) pcre2_jit_compile(*re, PCRE2_JIT_COMPLETE);
 
     cell = sg_schema_arena(c->s, sizeof(sg_pcre_t));
     if (cell == NULL) {
@@ -1185,6 +1218,7 @@ sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn)
     sg_snode_t  *b, *p;
 
     if (sn->one_of.n == 0) {
+        sg_schema_push(c, "x-sg-discriminator", 18);
         return sg_schema_fail_at(c, sn->at, "x-sg-discriminator needs oneOf");
     }
 
@@ -1228,6 +1262,7 @@ sg_schema_discriminator(sg_comp_t *c, sg_snode_t *sn)
 static int
 sg_schema_resolve(sg_comp_t *c)
 {
+    uint32_t            i;
     const char         *p;
     sg_snode_t         *sn, *target;
     const sg_schema_t  *in;
@@ -1270,6 +1305,26 @@ sg_schema_resolve(sg_comp_t *c)
         sn->ref = target;
     }
 
+    /*
+     * A loop of $ref (and allOf, anyOf, ...) that reaches the same value
+     * again never ends: refused here rather than on every request.
+     */
+
+    for (i = 0; i < c->s->doc.n; i++) {
+        const sg_snode_t  *at;
+
+        at = sg_schema_loop(c, c->s->compiled[i]);
+
+        if (at) {
+            c->plen = strlen(at->ref_pointer);
+            memcpy(c->pointer, at->ref_pointer, c->plen + 1);
+
+            return sg_schema_fail_at(c, at->ref_line_at, "this $ref loops "
+                                     "back to the same value without "
+                                     "going into a member or an item");
+        }
+    }
+
     /* a normalization reached by a $ref from under anyOf, oneOf, ... */
 
     for (sn = c->refs; sn; sn = sn->next_ref) {
@@ -1294,6 +1349,59 @@ sg_schema_resolve(sg_comp_t *c)
     }
 
     return 0;
+}
+
+
+/*
+ * Depth-first over the applicators that apply to the same value; returns
+ * the $ref that closes a loop, or NULL.  Another schema's nodes (sg:common)
+ * were checked when it compiled.
+ */
+
+static const sg_snode_t *
+sg_schema_loop(sg_comp_t *c, sg_snode_t *sn)
+{
+    uint32_t           i;
+    const sg_snode_t  *at;
+
+    if (sn == NULL || sn->is_bool || sn->owner != c->s || sn->visit == 2) {
+        return NULL;
+    }
+
+    if (sn->visit == 1) {
+        return sn;
+    }
+
+    sn->visit = 1;
+
+#define EDGE(x)                                                               \
+    at = sg_schema_loop(c, x);                                                \
+    if (at) {                                                                 \
+        return at->has_ref ? at : sn;                                         \
+    }
+
+    if (sn->has_ref) {
+        at = sg_schema_loop(c, sn->ref);
+        if (at) {
+            return sn;
+        }
+    }
+
+    for (i = 0; i < sn->all_of.n; i++) { EDGE(sn->all_of.v[i]); }
+    for (i = 0; i < sn->any_of.n; i++) { EDGE(sn->any_of.v[i]); }
+    for (i = 0; i < sn->one_of.n; i++) { EDGE(sn->one_of.v[i]); }
+    for (i = 0; i < sn->ndeps; i++) { EDGE(sn->deps[i].schema); }
+
+    EDGE(sn->not_schema);
+    EDGE(sn->if_schema);
+    EDGE(sn->then_schema);
+    EDGE(sn->else_schema);
+
+#undef EDGE
+
+    sn->visit = 2;
+
+    return NULL;
 }
 
 
@@ -1528,6 +1636,9 @@ sg_schema_member(const sg_json_t *doc, uint32_t obj, const char *name,
 
 /* ----------------------------------------------------------- validate */
 
+static __thread pcre2_match_data  *sg_schema_md;
+
+
 sg_code_t
 sg_schema_check(const sg_schema_t *schema, sg_json_t *doc, sg_alloc_t *a,
     sg_error_t *err)
@@ -1549,15 +1660,26 @@ sg_schema_check(const sg_schema_t *schema, sg_json_t *doc, sg_alloc_t *a,
     v.err = err;
     v.mctx = schema->mctx;
 
-    v.md = pcre2_match_data_create(1, NULL);
-    if (v.md == NULL) {
+    /*
+     * One match block per thread, kept: a check allocates nothing for
+     * patterns (schemas are shared, so it cannot live in one).
+     */
+    if (sg_schema_md == NULL) {
+        sg_schema_md = pcre2_match_data_create(1, NULL);
+    }
+
+    if (sg_schema_jit == NULL) {
+        sg_schema_jit = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+    }
+
+    if (sg_schema_md == NULL || sg_schema_jit == NULL) {
         sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
         return SG_ERR_NOMEM;
     }
 
-    rc = sg_v(&v, schema->root, 0);
+    v.md = sg_schema_md;
 
-    pcre2_match_data_free(v.md);
+    rc = sg_v(&v, schema->root, 0);
 
     if (v.nomem) {
         sg_error_set(err, SG_ERR_NOMEM, 0, "out of memory");
@@ -1643,7 +1765,7 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         bit = 1u << x->type;
 
         if (x->type == SG_JSON_NUMBER && (sn->types & SG_T_INTEGER)
-            && sg_v_is_integer(x))
+            && sg_v_is_integer(v->doc, x))
         {
             bit |= SG_T_INTEGER;
         }
@@ -1731,7 +1853,7 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         break;
 
     case SG_JSON_NUMBER:
-        d = sg_v_number(x);
+        d = sg_v_number(v->doc, x);
 
         if (sn->integer_literal && !sg_v_integer_literal(x)) {
             return sg_v_fail(v, sn, node, "must be written as an integer, "
@@ -1759,7 +1881,9 @@ sg_v_own(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
         if (sn->has_multiple) {
             q = d / sn->multiple;
 
-            if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9 * fmax(1.0,
+            /* exact for integers; decimals within a few ulps of q */
+            if (!isfinite(q)
+                || fabs(q - nearbyint(q)) > 8 * DBL_EPSILON * fmax(1.0,
                                                                    fabs(q)))
             {
                 return sg_v_fail(v, sn, node, "must be a multiple of %s",
@@ -1894,13 +2018,13 @@ sg_v_object(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
     }
 
     if (sn->min_props != (size_t) -1 && nodes[node].count < sn->min_props) {
-        return sg_v_fail(v, sn, node, "must have at least %zu members",
-                         sn->min_props);
+        return sg_v_fail(v, sn, node, "must have at least %zu member%s",
+                         sn->min_props, sn->min_props == 1 ? "" : "s");
     }
 
     if (sn->max_props != (size_t) -1 && nodes[node].count > sn->max_props) {
-        return sg_v_fail(v, sn, node, "must have at most %zu members",
-                         sn->max_props);
+        return sg_v_fail(v, sn, node, "must have at most %zu member%s",
+                         sn->max_props, sn->max_props == 1 ? "" : "s");
     }
 
     for (i = 0; i < sn->ndeps; i++) {
@@ -1974,13 +2098,13 @@ sg_v_array(sg_val_t *v, const sg_snode_t *sn, uint32_t node)
     }
 
     if (sn->min_items != (size_t) -1 && nodes[node].count < sn->min_items) {
-        return sg_v_fail(v, sn, node, "must have at least %zu items",
-                         sn->min_items);
+        return sg_v_fail(v, sn, node, "must have at least %zu item%s",
+                         sn->min_items, sn->min_items == 1 ? "" : "s");
     }
 
     if (sn->max_items != (size_t) -1 && nodes[node].count > sn->max_items) {
-        return sg_v_fail(v, sn, node, "must have at most %zu items",
-                         sn->max_items);
+        return sg_v_fail(v, sn, node, "must have at most %zu item%s",
+                         sn->max_items, sn->max_items == 1 ? "" : "s");
     }
 
     if (sn->unique) {
@@ -2237,20 +2361,31 @@ sg_v_missing(sg_val_t *v, const sg_snode_t *sn, uint32_t obj,
 {
     size_t  n;
 
-    (void) sn;
-
     if (v->quiet) {
         v->err->code = SG_ERR_INVALID_REQUEST;
         return SG_ERR_INVALID_REQUEST;
     }
 
     sg_error_set(v->err, SG_ERR_INVALID_REQUEST,
-                 v->doc->nodes[obj].offset, reason);
+                 v->doc->nodes[obj].offset,
+                 (sn && sn->message) ? sn->message : reason);
 
     sg_json_path(v->doc, obj, v->err->path, sizeof(v->err->path));
 
     /* the name comes from the schema, not the request */
     n = strlen(v->err->path);
+
+    if (n + 2 >= sizeof(v->err->path)) {
+        len = 0;
+
+    } else if (n + 1 + len >= sizeof(v->err->path)) {
+        /* does not fit: cut at a character boundary, never mid-UTF-8 */
+        len = sizeof(v->err->path) - n - 2;
+
+        while (len > 0 && ((unsigned char) name[len] & 0xc0) == 0x80) {
+            len--;
+        }
+    }
 
     snprintf(v->err->path + n, sizeof(v->err->path) - n, "%s%.*s",
              n ? "." : "", (int) len, name);
@@ -2280,7 +2415,7 @@ sg_v_equal(const sg_json_t *a, uint32_t x, const sg_json_t *b, uint32_t y)
         return p->len == q->len && memcmp(p->str, q->str, p->len) == 0;
 
     case SG_JSON_NUMBER:
-        return sg_v_number(p) == sg_v_number(q);
+        return sg_v_number(a, p) == sg_v_number(b, q);
 
     case SG_JSON_ARRAY:
         if (p->count != q->count) {
@@ -2356,44 +2491,41 @@ sg_v_end(const sg_json_t *doc, uint32_t node)
 }
 
 
-static double
-sg_v_number(const sg_json_node_t *node)
-{
-    char  buf[64];
+/*
+ * A number's value.  Its text is followed by a delimiter in the document
+ * (strtod stops there) unless it ends the document; only then is it
+ * copied, to a bounded buffer: a longer number cannot be exact anyway,
+ * and the RFC 8785 writer refuses it.
+ */
 
-    if (node->len < sizeof(buf)) {
-        memcpy(buf, node->str, node->len);
-        buf[node->len] = '\0';
+static double
+sg_v_number(const sg_json_t *doc, const sg_json_node_t *node)
+{
+    char  buf[1024];
+
+    if (node->len < 64
+        || node->str + node->len >= doc->input + doc->input_len)
+    {
+        size_t  n = node->len < sizeof(buf) ? node->len : sizeof(buf) - 1;
+
+        memcpy(buf, node->str, n);
+        buf[n] = '\0';
+
         return strtod(buf, NULL);
     }
 
-    {
-        char    *p;
-        double   d;
-
-        p = malloc(node->len + 1);
-        if (p == NULL) {
-            return NAN;
-        }
-
-        memcpy(p, node->str, node->len);
-        p[node->len] = '\0';
-        d = strtod(p, NULL);
-        free(p);
-
-        return d;
-    }
+    return strtod(node->str, NULL);
 }
 
 
 /* draft-07: an integer is a number with no fractional part (1.0 too) */
 
 static int
-sg_v_is_integer(const sg_json_node_t *node)
+sg_v_is_integer(const sg_json_t *doc, const sg_json_node_t *node)
 {
     double  d;
 
-    d = sg_v_number(node);
+    d = sg_v_number(doc, node);
 
     return isfinite(d) && d == floor(d);
 }

@@ -199,9 +199,17 @@ my @invalid_request = (
     ['the unknown member ammount_details',
         '{"session_id":"s","ammount_details":{"amount":1,"currency":"usd"}}',
         qr/ammount_details/],
-    ['the v2 member payout_details',
+    ['payout_details (payment_method\'s other name) without its card',
         '{"session_id":"s","payout_details":{"type":"card"}}',
-        qr/payout_details/],
+        qr/^payout_details\.card: is required$/],
+    ['payout_details sent with payment_method',
+        '{"session_id":"s","payout_details":{"type":"recurrent",'
+        . '"recurrent":{"token":"t"}},"payment_method":{"type":"recurrent",'
+        . '"recurrent":{"token":"t"}}}',
+        qr/^payout_details: cannot be sent with payment_method/],
+    ['a payment_method type the docs do not have',
+        '{"session_id":"s","payment_method":{"type":"sbp","sbp":{}}}',
+        qr/^payment_method\.type: must be one of "card"/],
     ['amount_details that is not an object',
         '{"session_id":"s","amount_details":10000}', qr/amount_details/],
     ['amount 100.5', amount('100.5'), qr/amount_details\.amount.*$MINOR/],
@@ -319,8 +327,14 @@ my @accepted = (
     ['a 19-digit Luhn-valid card', bank_card(luhn('411111111111111111'))],
     ['an encrypted_card with number_hash',
         card('{"type":"encrypted_card","encrypted_card":{"number_hash":"h"}}')],
-    ['a non-card payment_method with its own members',
-        '{"session_id":"s","payment_method":{"type":"sbp","sbp":{"phone":"1"}}}'],
+    ['an SBP payout (faster_payment_system)',
+        '{"session_id":"s","payment_method":{"type":"bank_account",'
+        . '"bank_account":{"system_type":"faster_payment_system",'
+        . '"faster_payment_system":{"phone":"79680000000",'
+        . '"bank_id":"100000000069","description":"d"}}}}'],
+    ['payout_details, payment_method\'s other name',
+        '{"session_id":"s","payout_details":{"type":"card","card":'
+        . '{"type":"tokenized_card","tokenized_card":{"token":"t"}}}}'],
     ['empty customer.contacts', '{"session_id":"s","customer":{"contacts":[]}}'],
     ['unknown members in nested objects',
         '{"session_id":"s","customer":{"reference":"r","extra":1},'

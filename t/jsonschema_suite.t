@@ -72,6 +72,10 @@ my %REFUSED = (
          . ' `"percent%field"`), refused at load; reusable schemas go under'
          . ' `definitions`, where `~0`, `~1` and `%25` in a `$ref` do'
          . ' resolve'],
+    'ref.json / ref overrides any sibling keywords' =>
+        ['$ref', 'draft-07 ignores the keywords beside `$ref`; the engine'
+         . ' refuses them at load rather than let a rule there silently'
+         . ' check nothing (put the `$ref` and the rule in `allOf`)'],
 );
 
 # [FILE, GROUP, CASE, what the driver answers (valid, invalid, badjson), why]

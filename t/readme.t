@@ -1,7 +1,11 @@
 #!/usr/bin/perl
 # The README's "A complete configuration", run as printed: the block is read
 # from README.md at test time and started with the real nginx and the built
-# module, in front of a local provider over verified TLS.
+# module, in front of a local provider over verified TLS.  Its one location,
+# `sg_sign_schema auto`, signs each method under its own rules and forwards
+# it to that method; every spelling of a path that nginx decodes or
+# normalizes (a trailing slash, payout/., payout%2F, %0A, //, dot segments)
+# is refused by auto itself, or matches no location, and is never forwarded.
 #
 # Substitutions (each target must be found, or the test dies: the README
 # drifted and this test no longer runs what it shows):
@@ -242,9 +246,12 @@ my $valid = '{"session_id":"s1","amount_details":'
     . '{"currency":"USD","amount":10000}}';
 my $canonical = '{"amount_details":{"amount":10000,"currency":"usd"},'
     . '"session_id":"s1"}';
-# what only the catch-all's schema (any object) lets through
+# what only "any object" would let through
 my $loose = '{"session_id":"s1","amount_details":'
     . '{"amount":100.5,"currency":"USD"},"beneficiary":"x"}';
+
+my $UNKNOWN = qr/\Athe URI names no method this gateway signs\z/;
+my $NOT_AS_SENT = qr/\Athe URI must name the method as it is: no %-escapes, /;
 
 my @expect;     # the request lines the provider must have seen, in order
 
@@ -266,19 +273,33 @@ sub forwarded_ok {
         my ($sig) = $u->header('X-PARTNER-SIGN');
         ok $t->verify_signature($u->body, $sig, $key->{pub}),
             'the signature verifies (openssl)';
-        like $line, qr/ sg=signed .*key=$key->{fingerprint} /,
-            'the README\'s log format: signed, with the key\'s fingerprint';
+        my $method = $path =~ s{\A/api/v1/}{}r;
+        like $line,
+            qr/ sg=signed method=\Q$method\E .*key=$key->{fingerprint} /,
+            'the README\'s log format: signed, the method, the key';
         like((split /\n/, front_log())[-1],
             qr{\ATLSv1\.[23] sni=demo\.smart-glocal\.com "POST \Q$path\E },
             'it came over TLS with the provider\'s name as SNI');
     };
 }
 
+# refused by auto in the README's location: 404 unknown_method
 sub refused_ok {
-    my ($res, $line, $seen, $name) = @_;
+    my ($res, $line, $seen, $re, $name) = @_;
     subtest $name => sub {
-        # no location: nginx's static default, <dir>/html does not exist
-        is $res->status // 'none', 404, 'nginx\'s 404';
+        error_ok($res, 404, 'unknown_method', $re, '404 unknown_method');
+        is_deeply [$res->header('X-PARTNER-SIGN')], [], 'no signature';
+        like $line, qr/ sg=unknown_method method=- /,
+            'logged as unknown_method, no method';
+        is $t->upstream_count, $seen, 'nothing forwarded';
+    };
+}
+
+# never reaches the sg_sign location: nginx answers $status itself
+sub untouched_ok {
+    my ($res, $line, $seen, $status, $name) = @_;
+    subtest $name => sub {
+        is $res->status // 'none', $status, "nginx's own $status";
         is_deeply [$res->header('X-PARTNER-SIGN')], [], 'no signature';
         like $line, qr/ sg=- /, 'not signed (sg=- in the log)';
         is $t->upstream_count, $seen, 'nothing forwarded';
@@ -295,54 +316,87 @@ sub refused_ok {
 }
 
 {
-    my ($res, $line, $seen) = send_logged(path => '/api/v1/session/status',
-        body => '{"session_id":"s1"}');
-    forwarded_ok($res, $line, $seen, '/api/v1/session/status',
-        '{"session_id":"s1"}', 'a method through the catch-all');
-}
-
-{
     my ($res, $line, $seen) = send_logged(path => $PAYOUT, body => $loose);
     error_ok($res, 400, 'invalid_request', undef,
         'a float amount and an unknown member: refused by the payout rules');
-    like $line, qr/ sg=invalid_request /, 'logged as invalid_request';
+    like $line, qr/ sg=invalid_request method=session\/start\/payout /,
+        'logged as invalid_request under session/start/payout';
     is $t->upstream_count, $seen, 'and nothing forwarded';
 }
 
-# Paths that nginx decodes and normalizes to the payout path plus a
-# trailing slash (or newline): the old catch-all signed them as "any object"
+{
+    my ($res, $line, $seen) = send_logged(path => "$PAYOUT?amount=1&x=%2F",
+        body => $valid);
+    forwarded_ok($res, $line, $seen, $PAYOUT, $canonical,
+        'the query string is not forwarded (the signature does not cover it)');
+}
+
+# Another method: signed under its own built-in rules if this build has
+# them (build/schema_driver says what they make of the body), else 404
+{
+    my $status = '/api/v1/session/status';
+    my $body = '{"session_id":"s1"}';
+    my $verdict = '';
+    if (-f "$SgSign::Test::ROOT/schemas/session/status.json") {
+        my $in = write_file("$dir/status.in", "$body\n", 0644);
+        my $driver = "$SgSign::Test::ROOT/build/schema_driver";
+        ($verdict) = `$driver -b session/status < $in`;
+        $verdict //= '';
+        chomp $verdict;
+    }
+    my ($res, $line, $seen) = send_logged(path => $status, body => $body);
+    if ($verdict =~ /\Aok\t(.*)\z/) {
+        forwarded_ok($res, $line, $seen, $status, $1,
+            'session/status is signed under its own rules');
+    } elsif ($verdict =~ /\Ainvalid\t/) {
+        error_ok($res, 400, 'invalid_request', undef,
+            'session/status: refused by its own rules');
+        is $t->upstream_count, $seen, 'session/status: nothing forwarded';
+    } else {
+        refused_ok($res, $line, $seen, $UNKNOWN,
+            'session/status: no built-in schema in this build, 404');
+    }
+}
+
+{
+    my ($res, $line, $seen) = send_logged(
+        path => '/api/v1/session/no_such_method', body => '{}');
+    refused_ok($res, $line, $seen, $UNKNOWN, 'a method with no schema: 404');
+}
+
+# Paths that nginx decodes or normalizes to a method, or to a method plus a
+# slash or a newline, and paths that name no method as they stand: they
+# reach the location (nginx matched its decoded, normalized form), and auto
+# refuses them.  A catch-all used to sign some of these as "any object".
 for my $path ("$PAYOUT/", "$PAYOUT/.", "$PAYOUT%2F", "$PAYOUT%2f",
     "$PAYOUT%2F.", "$PAYOUT/%2E", "$PAYOUT/x/..", "$PAYOUT/..", "$PAYOUT//",
     "$PAYOUT%0A", "$PAYOUT%0D%0A", '/api/v1/', '/api/v1//',
     '/api/v1/session/', '/api/v1/session/status/',
-    '/api/v1/session/status%0A')
-{
-    my ($res, $line, $seen) = send_logged(path => $path, body => $loose);
-    refused_ok($res, $line, $seen, "$path: matches no sg_sign location");
-}
-
-# Spellings nginx normalizes to the payout path itself: the exact location,
-# the payout rules
-for my $path ('/api/v1//session/start/payout',
+    '/api/v1/session/status%0A', '/api/v1//session/start/payout',
     '/api/v1/session/./start/payout', '/api/v1/session/start/x/../payout',
-    '/api/v1/session%2Fstart%2Fpayout')
+    '/api/v1/session%2Fstart%2Fpayout', '/api/v1//session/status',
+    '/api/v1/session/./status', '/api/v1/session%2Fstatus',
+    '/api/v1/x/../session/status', '/api/v1%2Fsession/start/payout',
+    '/api/v1/session/start/p%61yout', '/api/v1/Session/Start/Payout',
+    '/api/v1/object')
 {
+    my $as_sent = $path !~ m{%|//|/\.\.?(?:/|\z)};
     my ($res, $line, $seen) = send_logged(path => $path, body => $loose);
-    error_ok($res, 400, 'invalid_request', undef,
-        "$path is the payout location: refused by the payout rules");
-    is $t->upstream_count, $seen, "$path: nothing forwarded";
+    refused_ok($res, $line, $seen, $as_sent ? $UNKNOWN : $NOT_AS_SENT,
+        "$path: refused by auto, "
+        . ($as_sent ? 'no such method' : 'not as sent'));
 }
 
-# Spellings of another method: what is signed is forwarded to the
-# normalized name, the one whose location (and schema) took it; the caller's
-# spelling does not reach the provider
-for my $path ('/api/v1//session/status', '/api/v1/session/./status',
-    '/api/v1/session%2Fstatus', '/api/v1/x/../session/status')
+# Paths nginx answers before any sg_sign location: normalized out of
+# /api/v1/ (no location: nginx's static 404, <dir>/html does not exist),
+# the location's name without its slash (proxy_pass's redirect), a NUL
+for my $case (['/api/v1/..', 404], ['/api/v1/%2E%2E/session/status', 404],
+    ['/api/v1', 301], ['/api/v1/session/status%00', 400])
 {
-    my ($res, $line, $seen) = send_logged(path => $path,
-        body => '{"session_id":"s1"}');
-    forwarded_ok($res, $line, $seen, '/api/v1/session/status',
-        '{"session_id":"s1"}', "$path goes to session/status, normalized");
+    my ($path, $status) = @$case;
+    my ($res, $line, $seen) = send_logged(path => $path, body => $loose);
+    untouched_ok($res, $line, $seen, $status,
+        "$path: nginx's own $status, no sg_sign location");
 }
 
 is_deeply [map { $_->request_line } $t->upstream_requests], \@expect,

@@ -3,10 +3,14 @@
 // engine, with the gateway's x-sg-* keywords registered.  For t/ajv_diff.t:
 //
 //   NODE_PATH=/usr/share/nodejs node t/lib/ajv_sg.js NAME < docs > verdicts
+//   NODE_PATH=/usr/share/nodejs node t/lib/ajv_sg.js --each < lines > verdicts
 //
 // NAME is a built-in schema (schemas/NAME.json; "sg:common" is
-// schemas/common.json, loaded for every schema).  Input: one JSON text per
-// line.  Output, one JSON line per input line:
+// schemas/common.json, loaded for every schema, with its ISO 4217
+// placeholder replaced as schemas/embed.sh does, from the list parsed as
+// JSON: see loadCommon()).  Input: one JSON text per line (with --each,
+// NAME<TAB>JSON text: many schemas, one node).  Output, one JSON line per
+// input line:
 //
 //   {"valid":true,"canonical":TEXT}
 //   {"valid":false,"paths":[PATH...],"errors":[[PATH,KEYWORD]...]}
@@ -262,11 +266,32 @@ function makeAjv(options) {
         valid: true, metaSchema: { type: 'string' }
     });
 
-    const common = JSON.parse(fs.readFileSync(
-        path.join(SCHEMAS, 'common.json'), 'utf8'));
-    ajv.addSchema(common, 'sg:common');
+    ajv.addSchema(loadCommon(), 'sg:common');
 
     return ajv;
+}
+
+// ISO 4217 codes, as schemas/embed.sh reads them, but parsed as JSON: the
+// list's own structure ("4217": [{"alpha_3": ...}]), not its layout
+function isoCodes() {
+    const file = process.env.SG_ISO_4217
+        || '/usr/share/iso-codes/json/iso_4217.json';
+    const list = JSON.parse(fs.readFileSync(file, 'utf8'))['4217'];
+    return list.map((e) => e.alpha_3).sort();
+}
+
+// schemas/common.json as embedded: the "@ISO_4217@" placeholder replaced by
+// the pattern of the codes in any ASCII case (schemas/embed.sh)
+function loadCommon() {
+    const text = fs.readFileSync(path.join(SCHEMAS, 'common.json'), 'utf8');
+    const alt = isoCodes().map((c) => c.split('').map(
+        (ch) => '[' + ch + ch.toLowerCase() + ']').join('')).join('|');
+    const marks = text.split('"@ISO_4217@"').length - 1;
+    if (marks !== 1) {
+        throw new Error('common.json: ' + marks + ' ISO 4217 placeholders');
+    }
+    return JSON.parse(text.replace('"@ISO_4217@"',
+        JSON.stringify('^(?:' + alt + ')$')));
 }
 
 function compile(ajv, name) {
@@ -384,22 +409,42 @@ function verdict(validate, line) {
 }
 
 
-module.exports = { makeAjv, compile, parse, verdict, sgPath, luhn, SCHEMAS };
+module.exports = { makeAjv, compile, parse, verdict, sgPath, luhn, isoCodes,
+    SCHEMAS };
 
 
+// NAME: every line a document for that schema; --each: every line
+// "NAME<TAB>document", each schema compiled once (one node for many
+// schemas)
 if (require.main === module) {
     const name = process.argv[2];
     if (!name) {
-        process.stderr.write('usage: ajv_sg.js NAME < docs\n');
+        process.stderr.write('usage: ajv_sg.js NAME < docs\n'
+            + '       ajv_sg.js --each < NAME<TAB>doc lines\n');
         process.exit(2);
     }
 
-    const validate = compile(makeAjv(), name);
+    const ajv = makeAjv();
+    const compiled = new Map();
+    const validator = (n) => {
+        if (!compiled.has(n)) {
+            compiled.set(n, compile(ajv, n));
+        }
+        return compiled.get(n);
+    };
+
     const lines = fs.readFileSync(0, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') {
         lines.pop();
     }
 
-    const out = lines.map((l) => JSON.stringify(verdict(validate, l)));
+    const out = lines.map((l) => {
+        if (name !== '--each') {
+            return JSON.stringify(verdict(validator(name), l));
+        }
+        const tab = l.indexOf('\t');
+        return JSON.stringify(verdict(validator(l.slice(0, tab)),
+                                      l.slice(tab + 1)));
+    });
     process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
 }

@@ -50,8 +50,25 @@ static const schema_case_t  cases[] = {
       "{\"session_id\":\"1\",\"ammount_details\":{}}",
       SG_ERR_INVALID_REQUEST, "ammount_details" },
 
-    { "payout_details (API v2) is unknown on v1", SG_SCHEMA_PAYOUT,
+    /* issue 10: payout_details is payment_method's other name */
+
+    { "payout_details is accepted and forwarded under its own name",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payout_details\":{\"type\":\"card\","
+      "\"card\":{\"type\":\"tokenized_card\",\"tokenized_card\":"
+      "{\"token\":\"t\"}}}}", SG_OK,
+      "{\"payout_details\":{\"card\":{\"tokenized_card\":{\"token\":\"t\"},"
+      "\"type\":\"tokenized_card\"},\"type\":\"card\"},\"session_id\":\"1\"}" },
+
+    { "payout_details has payment_method's rules", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\",\"payout_details\":{}}",
+      SG_ERR_INVALID_REQUEST, "payout_details.type" },
+
+    { "payment_method and payout_details together are refused",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payout_details\":{\"type\":\"recurrent\","
+      "\"recurrent\":{\"token\":\"t\"}},\"payment_method\":"
+      "{\"type\":\"recurrent\",\"recurrent\":{\"token\":\"t\"}}}",
       SG_ERR_INVALID_REQUEST, "payout_details" },
 
     { "an unknown member that looks like data is not echoed",
@@ -64,6 +81,9 @@ static const schema_case_t  cases[] = {
 
     { "session_id must not be empty", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"\"}", SG_ERR_INVALID_REQUEST, "session_id" },
+
+    { "session_id must not be blank", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"  \"}", SG_ERR_INVALID_REQUEST, "session_id" },
 
     { "session_id must be a string", SG_SCHEMA_PAYOUT,
       "{\"session_id\":3230}", SG_ERR_INVALID_REQUEST, "session_id" },
@@ -153,6 +173,24 @@ static const schema_case_t  cases[] = {
       "{\"amount\":1,\"currency\":\"\\u00e9u\"}}",
       SG_ERR_INVALID_REQUEST, "amount_details.currency" },
 
+    /* issue 10: the currency is one of ISO 4217's (iso-codes), any case */
+
+    { "a currency outside ISO 4217 is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"zzz\"}}",
+      SG_ERR_INVALID_REQUEST, "amount_details.currency" },
+
+    { "a currency in mixed case is accepted and lower-cased",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"RuB\"}}", SG_OK,
+      "{\"amount_details\":{\"amount\":1,\"currency\":\"rub\"},"
+      "\"session_id\":\"1\"}" },
+
+    { "the last code of the list is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"amount_details\":"
+      "{\"amount\":1,\"currency\":\"ZWL\"}}", SG_OK, NULL },
+
     /* payment_method */
 
     { "a bank card with a valid Luhn number is accepted", SG_SCHEMA_PAYOUT,
@@ -192,7 +230,7 @@ static const schema_case_t  cases[] = {
       "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"card\"}}",
       SG_ERR_INVALID_REQUEST, "payment_method.card" },
 
-    { "card.type must be bank_card or encrypted_card", SG_SCHEMA_PAYOUT,
+    { "card.type must be one of the documented types", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\"," CARD "{\"type\":\"magic\"}}}",
       SG_ERR_INVALID_REQUEST, "payment_method.card.type" },
 
@@ -216,9 +254,90 @@ static const schema_case_t  cases[] = {
       "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
       "\"encrypted_card\":{\"number_hash\":\"abc\"}}}}", SG_OK, NULL },
 
-    { "other payment method types pass through", SG_SCHEMA_PAYOUT,
+    /* issue 10: the payout forms of the provider's docs and SDK */
+
+    { "a payment method type the docs do not have is refused",
+      SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"qiwi\","
-      "\"anything\":[1]}}", SG_OK, NULL },
+      "\"anything\":[1]}}", SG_ERR_INVALID_REQUEST, "payment_method.type" },
+
+    { "a payment method type's case is exact (Card)", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"Card\","
+      "\"card\":{\"type\":\"bank_card\",\"bank_card\":{\"number\":"
+      "\"4242424242424241\"}}}}", SG_ERR_INVALID_REQUEST,
+      "payment_method.type" },
+
+    { "a misspelled payment method type is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":"
+      "\"bank_acount\",\"bank_acount\":{}}}", SG_ERR_INVALID_REQUEST,
+      "payment_method.type" },
+
+    { "wallet is required for type wallet", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"wallet\"}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.wallet" },
+
+    { "a card by token is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"tokenized_card\","
+      "\"tokenized_card\":{\"token\":\"759c\"}}}}", SG_OK, NULL },
+
+    { "a blank token is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"tokenized_card\","
+      "\"tokenized_card\":{\"token\":\" \"}}}}", SG_ERR_INVALID_REQUEST,
+      "payment_method.card.tokenized_card.token" },
+
+    { "a blank number_hash is refused", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\"," CARD "{\"type\":\"encrypted_card\","
+      "\"encrypted_card\":{\"number_hash\":\"\\t\"}}}}",
+      SG_ERR_INVALID_REQUEST,
+      "payment_method.card.encrypted_card.number_hash" },
+
+    { "a bank account needs its system_type", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":"
+      "\"bank_account\",\"bank_account\":{\"ru\":{}}}}",
+      SG_ERR_INVALID_REQUEST, "payment_method.bank_account.system_type" },
+
+    { "a Russian account by token is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":"
+      "\"bank_account\",\"bank_account\":{\"system_type\":\"ru\",\"ru\":"
+      "{\"token\":\"3f03\",\"full_name\":\"A B\",\"description\":\"d\"}}}}",
+      SG_OK, NULL },
+
+    { "a Russian account without a token needs its bik", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":"
+      "\"bank_account\",\"bank_account\":{\"system_type\":\"ru\",\"ru\":"
+      "{\"account\":\"4081\",\"full_name\":\"A B\",\"description\":"
+      "\"d\"}}}}", SG_ERR_INVALID_REQUEST,
+      "payment_method.bank_account.ru.bik" },
+
+    { "an SBP payout is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":"
+      "\"bank_account\",\"bank_account\":{\"system_type\":"
+      "\"faster_payment_system\",\"faster_payment_system\":{\"phone\":"
+      "\"79680000000\",\"bank_id\":\"100000000069\",\"description\":"
+      "\"d\"}}}}", SG_OK, NULL },
+
+    { "a YooMoney wallet is accepted", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"wallet\","
+      "\"wallet\":{\"type\":\"yoomoney\",\"yoomoney\":{\"account\":"
+      "\"410012411727100\"}}}}", SG_OK, NULL },
+
+    { "a wallet's type names its object", SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"payment_method\":{\"type\":\"wallet\","
+      "\"wallet\":{\"type\":\"qiwi\"}}}", SG_ERR_INVALID_REQUEST,
+      "payment_method.wallet.qiwi" },
+
+    { "fiscalization_details and custom_routing are accepted",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"fiscalization_details\":"
+      "{\"professional_income_taxpayer\":{\"services\":[{\"name\":\"n\","
+      "\"amount_details\":{\"amount\":1,\"currency\":\"RUB\"}}],"
+      "\"tax_reference\":\"123456789012\"}},\"custom_routing\":"
+      "{\"tags\":[{\"root_tag\":\"t\",\"values\":[\"v\"]}]}}", SG_OK,
+      "{\"custom_routing\":{\"tags\":[{\"root_tag\":\"t\",\"values\":"
+      "[\"v\"]}]},\"fiscalization_details\":{\"professional_income_taxpayer\""
+      ":{\"services\":[{\"amount_details\":{\"amount\":1,\"currency\":"
+      "\"rub\"},\"name\":\"n\"}],\"tax_reference\":\"123456789012\"}},"
+      "\"session_id\":\"1\"}" },
 
     /* participant_details and customer */
 
@@ -235,10 +354,17 @@ static const schema_case_t  cases[] = {
       "{\"recipient\":{\"full_name\":\"\"}}}",
       SG_ERR_INVALID_REQUEST, "participant_details.recipient.full_name" },
 
-    { "nested objects may carry unnamed members", SG_SCHEMA_PAYOUT,
+    { "a participant may carry members the docs do not list",
+      SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\",\"participant_details\":"
-      "{\"recipient\":{\"full_name\":\"A B\",\"extra\":1},\"x\":2}}",
+      "{\"recipient\":{\"full_name\":\"A B\",\"extra\":1}}}",
       SG_OK, NULL },
+
+    { "participant_details holds only sender and recipient (issue 10)",
+      SG_SCHEMA_PAYOUT,
+      "{\"session_id\":\"1\",\"participant_details\":"
+      "{\"recipent\":{\"full_name\":\"A B\"}}}",
+      SG_ERR_INVALID_REQUEST, "participant_details.recipent" },
 
     { "customer.reference must not be empty", SG_SCHEMA_PAYOUT,
       "{\"session_id\":\"1\",\"customer\":{\"reference\":\"\"}}",
@@ -326,6 +452,17 @@ static const schema_case_t  cases[] = {
 };
 
 
+/* the methods of issue 10 (the provider's API v1), each with a built-in */
+
+static const char  *methods[] = {
+    "session/create", "session/init/payout",
+    "session/init/payout/fiscalization", "session/start/payout",
+    "session/start/payout/fiscalization", "session/confirm",
+    "session/cancel", "session/status", "session/refund", "session/capture",
+    "wallet/balance", "token", "fiscalization", "object",
+};
+
+
 /* what a schema that does not compile is told: line, pointer, message */
 
 typedef struct {
@@ -363,6 +500,12 @@ static const compile_case_t  compile_cases[] = {
       "{\"definitions\":{\"a\":{}},\"properties\":{\"n\":"
       "{\"$ref\":\"#/definitions/a\",\"maximum\":5}}}", 1,
       "/properties/n/$ref", "beside $ref" },
+    { "a $ref loop on the same value", "{\"$ref\":\"#\"}", 1, "/$ref",
+      "loops" },
+    { "a loop through allOf and a definition",
+      "{\"definitions\":{\"a\":{\"allOf\":[{\"$ref\":\"#/definitions/a\"}]}},"
+      "\"properties\":{\"x\":{\"$ref\":\"#/definitions/a\"}}}", 1,
+      "/definitions/a/allOf/0/$ref", "loops" },
     { "a discriminator without consts",
       "{\"x-sg-discriminator\":\"type\",\"oneOf\":[{\"type\":\"object\"}]}",
       1, "/oneOf/0", "discriminator" },
@@ -505,6 +648,31 @@ main(void)
     tap_ok(sg_schema_builtin("object", 6, &i) != NULL, "schema object exists");
     tap_ok(sg_schema_compile_builtin("nope", 4, NULL) == NULL,
            "an unknown schema name is refused");
+
+    /* every built-in compiles; issue 10's methods are all there */
+
+    for (i = 0; sg_schema_builtin_names[i] != NULL; i++) {
+        const char   *n = sg_schema_builtin_names[i];
+        sg_schema_t  *s;
+
+        s = sg_schema_compile_builtin(n, strlen(n), NULL);
+        snprintf(name, sizeof(name), "the built-in schema %s compiles", n);
+        tap_ok(s != NULL, name);
+        sg_schema_free(s);
+    }
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t  k;
+
+        for (k = 0; sg_schema_builtin_names[k] != NULL; k++) {
+            if (strcmp(sg_schema_builtin_names[k], methods[i]) == 0) {
+                break;
+            }
+        }
+
+        snprintf(name, sizeof(name), "%s has a built-in schema", methods[i]);
+        tap_ok(sg_schema_builtin_names[k] != NULL, name);
+    }
 
     test_compile_errors();
 
