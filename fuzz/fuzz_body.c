@@ -1,10 +1,15 @@
 /*
  * libFuzzer target: the gateway's whole "body in, canonical body out" path
  * (sg_body_canonicalize) under the built-in "object" and
- * "session/start/payout" schemas, cross-checked with each other, with
- * sg_json_parse + sg_jcs_write on the same bytes, and, for "object", with
- * the hard-coded rules the engine replaced (bench/legacy_rules.c): it must
- * accept exactly what they accepted, and send the same bytes.
+ * "session/start/payout" schemas, cross-checked with each other and with
+ * sg_json_parse + sg_jcs_write on the same bytes.  And the engine against
+ * hand-written C doing the same job: the hard-coded rules it replaced
+ * (bench/legacy_rules.c) against "object" and against those rules written
+ * as a schema (bench/legacy_payout.json; issue 10 changed the built-in
+ * payout on purpose): the same verdicts, the same bytes sent.
+ *
+ * FUZZ_LEGACY_PAYOUT names that schema file (default: the path from the
+ * repository's root, where run.sh runs the targets).
  */
 
 #include <stdint.h>
@@ -21,11 +26,14 @@
 #include "sg_schema.h"
 
 
-/* a built-in schema, compiled once, and the rules it replaced */
+/* a schema, compiled once, and the C rules that do the same, if any */
 typedef struct {
-    const char   *name;
-    sg_schema_t  *schema;
+    const char   *name;         /* a built-in, or a file */
+    int           file;
+    int           payout;       /* the payout rules' properties hold */
+    int           compare;      /* compared with legacy */
     sg_legacy_t   legacy;
+    sg_schema_t  *schema;
 } fuzz_body_schema_t;
 
 
@@ -44,6 +52,7 @@ typedef struct {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fuzz_body_init(void);
+static char *fuzz_body_read(const char *path, size_t *len);
 static void fuzz_body_run(const fuzz_body_schema_t *s, const char *in,
     size_t len, const fuzz_body_ref_t *ref, int object_ok);
 static void fuzz_body_legacy(const fuzz_body_schema_t *s, const char *in,
@@ -55,9 +64,17 @@ static void fuzz_body_nomem(const fuzz_body_schema_t *s, const char *in,
 static int fuzz_body_bad_session(const sg_json_t *doc);
 
 
-static fuzz_body_schema_t  object = { "object", NULL, SG_LEGACY_OBJECT };
-static fuzz_body_schema_t  payout = { "session/start/payout", NULL,
-                                      SG_LEGACY_PAYOUT };
+static fuzz_body_schema_t  object = {
+    "object", 0, 0, 1, SG_LEGACY_OBJECT, NULL
+};
+
+static fuzz_body_schema_t  payout = {
+    "session/start/payout", 0, 1, 0, SG_LEGACY_PAYOUT, NULL
+};
+
+static fuzz_body_schema_t  legacy_payout = {
+    "bench/legacy_payout.json", 1, 1, 1, SG_LEGACY_PAYOUT, NULL
+};
 
 static fuzz_pool_t  pool;
 static sg_alloc_t   alloc;
@@ -90,9 +107,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     &ref.parse_err);
     }
 
-    /* ref stays valid: the pool is reset only after both schemas ran */
+    /* ref stays valid: the pool is reset only after all schemas ran */
     fuzz_body_run(&object, in, size, &ref, 0);
     fuzz_body_run(&payout, in, size, &ref, ref.write_rc == SG_OK);
+    fuzz_body_run(&legacy_payout, in, size, &ref, ref.write_rc == SG_OK);
 
     fuzz_pool_reset(&pool);
 
@@ -100,29 +118,76 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-/* as the glue does at configuration time: each built-in compiled once */
+/* as the glue does at configuration time: each schema compiled once */
 
 static void
 fuzz_body_init(void)
 {
+    char                *text;
+    size_t               i, len;
+    const char          *env;
     sg_schema_error_t    err;
-    fuzz_body_schema_t  *s, *all[] = { &object, &payout };
-    size_t               i;
+    fuzz_body_schema_t  *s, *all[] = { &object, &payout, &legacy_payout };
 
     fuzz_pool_init(&pool, &alloc);
+
+    env = getenv("FUZZ_LEGACY_PAYOUT");
+    if (env != NULL && env[0] != '\0') {
+        legacy_payout.name = env;
+    }
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         s = all[i];
 
-        s->schema = sg_schema_compile_builtin(s->name, strlen(s->name), &err);
+        if (!s->file) {
+            s->schema = sg_schema_compile_builtin(s->name, strlen(s->name),
+                                                  &err);
+
+        } else {
+            /* self-contained: no "sg:common#" in it */
+            text = fuzz_body_read(s->name, &len);
+            s->schema = sg_schema_compile(text, len, NULL, &err);
+            free(text);
+        }
 
         if (s->schema == NULL) {
-            fprintf(stderr, "fuzz_body: the built-in schema \"%s\" does not "
-                    "compile: line %u, \"%s\": %s\n", s->name, err.line,
-                    err.pointer, err.message);
+            fprintf(stderr, "fuzz_body: the schema \"%s\" does not compile: "
+                    "line %u, \"%s\": %s\n", s->name, err.line, err.pointer,
+                    err.message);
             abort();
         }
     }
+}
+
+
+static char *
+fuzz_body_read(const char *path, size_t *len)
+{
+    char    *text;
+    long     n;
+    FILE    *f;
+
+    f = fopen(path, "rb");
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0)
+    {
+        fprintf(stderr, "fuzz_body: cannot read %s (run from the "
+                "repository's root, or set FUZZ_LEGACY_PAYOUT)\n", path);
+        abort();
+    }
+
+    text = malloc(n ? (size_t) n : 1);
+
+    if (text == NULL || fread(text, 1, (size_t) n, f) != (size_t) n) {
+        fprintf(stderr, "fuzz_body: cannot read %s\n", path);
+        abort();
+    }
+
+    fclose(f);
+    *len = (size_t) n;
+
+    return text;
 }
 
 
@@ -145,12 +210,11 @@ fuzz_body_run(const fuzz_body_schema_t *s, const char *in, size_t len,
     allocs = pool.count - mark;
 
     /*
-     * issue 10 rewrote the payout rules from the provider's API on purpose
-     * (tokenized cards, payout_details, wallets...); the comparison with
-     * the first release's rules held for issue 9's move and now holds for
-     * "object" only
+     * issue 10 rewrote the built-in payout rules from the provider's API on
+     * purpose (tokenized cards, payout_details, wallets...): the first
+     * release's rules are compared with their own schema, frozen
      */
-    if (s == &object) {
+    if (s->compare) {
         fuzz_body_legacy(s, in, len, rc, &body);
     }
 
@@ -211,7 +275,7 @@ fuzz_body_run(const fuzz_body_schema_t *s, const char *in, size_t len,
         fuzz_fail(name, "differs from sg_json_parse + sg_jcs_write", in, len);
     }
 
-    if (s == &payout && !object_ok) {
+    if (s->payout && !object_ok) {
         fuzz_fail(name, "accepted a body the object schema refuses", in,
                   len);
     }
@@ -232,7 +296,7 @@ fuzz_body_run(const fuzz_body_schema_t *s, const char *in, size_t len,
                   in, len);
     }
 
-    if (s == &payout) {
+    if (s->payout) {
         fuzz_body_payout(in, len, &body, &doc);
     }
 

@@ -64,6 +64,8 @@ pcre2_match_data *__real_pcre2_match_data_create_8(uint32_t n,
     pcre2_general_context *gcontext);
 pcre2_match_context *__real_pcre2_match_context_create_8(
     pcre2_general_context *gcontext);
+pcre2_jit_stack *__real_pcre2_jit_stack_create_8(PCRE2_SIZE start,
+    PCRE2_SIZE max, pcre2_general_context *gcontext);
 void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
@@ -74,6 +76,8 @@ pcre2_match_data *__wrap_pcre2_match_data_create_8(uint32_t n,
     pcre2_general_context *gcontext);
 pcre2_match_context *__wrap_pcre2_match_context_create_8(
     pcre2_general_context *gcontext);
+pcre2_jit_stack *__wrap_pcre2_jit_stack_create_8(PCRE2_SIZE start,
+    PCRE2_SIZE max, pcre2_general_context *gcontext);
 
 static void fuzz_schema_faults(size_t fail_at);
 static size_t fuzz_schema_faults_off(void);
@@ -324,7 +328,7 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
     const char *doc, size_t doc_len)
 {
     char        *out, *out2;
-    size_t       mark, allocs, calls, out_len, out2_len;
+    size_t       mark, allocs, calls, at, out_len, out2_len;
     sg_code_t    rc, rc2;
     sg_json_t    doc2, canon;
     sg_error_t   err, err2;
@@ -414,7 +418,7 @@ fuzz_schema_validate(const sg_schema_t *schema, fuzz_schema_case_t *c,
                       c->in_len);
         }
 
-        size_t  at = 1 + fuzz_hash(doc, doc_len) % calls;
+        at = 1 + fuzz_hash(doc, doc_len) % calls;
 
         fuzz_schema_faults(at);
 
@@ -988,4 +992,14 @@ __wrap_pcre2_match_context_create_8(pcre2_general_context *gcontext)
 {
     return fuzz_schema_fault() ? NULL
                                : __real_pcre2_match_context_create_8(gcontext);
+}
+
+
+pcre2_jit_stack *
+__wrap_pcre2_jit_stack_create_8(PCRE2_SIZE start, PCRE2_SIZE max,
+    pcre2_general_context *gcontext)
+{
+    return fuzz_schema_fault() ? NULL
+                               : __real_pcre2_jit_stack_create_8(start, max,
+                                                                 gcontext);
 }

@@ -30,6 +30,7 @@ LIBS="-lpcre2-8 -lm"
 WRAP="-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc"
 WRAP="$WRAP,--wrap=pcre2_compile_8,--wrap=pcre2_match_data_create_8"
 WRAP="$WRAP,--wrap=pcre2_match_context_create_8"
+WRAP="$WRAP,--wrap=pcre2_jit_stack_create_8"
 
 case $SECONDS_EACH in
     ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
