@@ -245,7 +245,7 @@ main(int argc, char **argv)
            "built-in: the engine on " PAYOUT "\n\n", rounds, seconds,
            argv[2]);
 
-    printf("%7s | %-15s | %-29s | %-29s\n", "", "C rules",
+    printf("%7s | %-15s | %-29s | %s\n", "", "C rules",
            "engine, same rules", "engine, built-in");
     printf("%7s | %8s %6s | %8s %6s %6s %6s | %8s %6s %6s %6s\n",
            "body B", "us", "MB/s", "us", "MB/s", "ratio", "med",
