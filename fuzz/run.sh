@@ -117,7 +117,9 @@ for t in $TARGETS; do
 
     echo "== $t: fuzzing for ${SECONDS_EACH}s (log: $log)"
 
+    # FUZZ_SEED=N: libFuzzer's -seed, for a run that repeats itself
     "$OUT/$t" -max_len=4096 -timeout=10 -max_total_time="$SECONDS_EACH" \
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
         -print_final_stats=1 -dict="$dict" \
         -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
     rc=$?
