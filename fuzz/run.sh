@@ -118,7 +118,10 @@ for t in $TARGETS; do
 
     echo "== $t: fuzzing for ${SECONDS_EACH}s (log: $log)"
 
+    # FUZZ_SEED=N and FUZZ_RUNS=N: libFuzzer's -seed and -runs, for a run
+    # that repeats itself exactly (the smoke in make test)
     "$OUT/$t" -max_len=4096 -timeout=10 -max_total_time="$SECONDS_EACH" \
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
         -print_final_stats=1 -dict="$dict" \
         -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
     rc=$?
