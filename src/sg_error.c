@@ -3,6 +3,7 @@
  * description and the provider's {"status":"error",...} body.
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,4 +140,20 @@ sg_error_json(const char *code, const char *description, char *buf,
     }
 
     return need;
+}
+
+
+void
+sg_error_format(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (buf == NULL || size == 0) {
+        return;
+    }
+
+    /* vsnprintf truncates and always terminates */
+    va_start(args, fmt);
+    vsnprintf(buf, size, fmt, args);
+    va_end(args);
 }

@@ -50,5 +50,8 @@ size_t sg_error_json(const char *code, const char *description, char *buf,
 void sg_error_set(sg_error_t *err, sg_code_t code, size_t offset,
     const char *reason);
 
+/* a config-time message (key and schema files) into buf, truncated */
+void sg_error_format(char *buf, size_t size, const char *fmt, ...);
+
 
 #endif /* SG_ERROR_H */

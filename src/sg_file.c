@@ -7,17 +7,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sg_error.h"
 #include "sg_file.h"
 
 
-static void sg_file_error(char *errbuf, size_t errlen, const char *fmt, ...);
 static void sg_file_discard(unsigned char *buf, size_t len);
 
 
@@ -40,8 +39,8 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
     /* O_NONBLOCK: a FIFO must be refused, not wait for a writer */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd == -1) {
-        sg_file_error(errbuf, errlen, "cannot open %s \"%s\": %s",
-                      what, path, strerror(errno));
+        sg_error_format(errbuf, errlen, "cannot open %s \"%s\": %s",
+                        what, path, strerror(errno));
         return NULL;
     }
 
@@ -49,15 +48,15 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
        names a moment later */
     if (fstat(fd, &st) == -1) {
         err = errno;
-        sg_file_error(errbuf, errlen, "cannot stat %s \"%s\": %s",
-                      what, path, strerror(err));
+        sg_error_format(errbuf, errlen, "cannot stat %s \"%s\": %s",
+                        what, path, strerror(err));
         close(fd);
         return NULL;
     }
 
     if (!S_ISREG(st.st_mode)) {
-        sg_file_error(errbuf, errlen, "%s \"%s\" is not a regular file",
-                      what, path);
+        sg_error_format(errbuf, errlen, "%s \"%s\" is not a regular file",
+                        what, path);
         close(fd);
         return NULL;
     }
@@ -72,17 +71,17 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
 
     if (st.st_uid != 0 && st.st_uid != euid) {
         if (euid == 0) {
-            sg_file_error(errbuf, errlen,
-                          "%s \"%s\" is owned by uid %lu: only root may "
-                          "own it; chown root it",
-                          what, path, (unsigned long) st.st_uid);
+            sg_error_format(errbuf, errlen,
+                            "%s \"%s\" is owned by uid %lu: only root may "
+                            "own it; chown root it",
+                            what, path, (unsigned long) st.st_uid);
 
         } else {
-            sg_file_error(errbuf, errlen,
-                          "%s \"%s\" is owned by uid %lu: only root or "
-                          "uid %lu, the user nginx runs as, may own it",
-                          what, path, (unsigned long) st.st_uid,
-                          (unsigned long) euid);
+            sg_error_format(errbuf, errlen,
+                            "%s \"%s\" is owned by uid %lu: only root or "
+                            "uid %lu, the user nginx runs as, may own it",
+                            what, path, (unsigned long) st.st_uid,
+                            (unsigned long) euid);
         }
 
         close(fd);
@@ -94,20 +93,20 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
     forbidden = (kind == SG_FILE_SECRET) ? 077 : 022;
 
     if ((st.st_mode & forbidden) != 0) {
-        sg_file_error(errbuf, errlen,
-                      (kind == SG_FILE_SECRET)
-                      ? "%s \"%s\" has permissions %04o: group or others "
-                        "can access it; chmod 600 it"
-                      : "%s \"%s\" has permissions %04o: group or others "
-                        "can write it; chmod 644 it",
-                      what, path, (unsigned) (st.st_mode & 07777));
+        sg_error_format(errbuf, errlen,
+                        (kind == SG_FILE_SECRET)
+                        ? "%s \"%s\" has permissions %04o: group or others "
+                          "can access it; chmod 600 it"
+                        : "%s \"%s\" has permissions %04o: group or others "
+                          "can write it; chmod 644 it",
+                        what, path, (unsigned) (st.st_mode & 07777));
         close(fd);
         return NULL;
     }
 
     if (st.st_size < 0 || (unsigned long long) st.st_size > max) {
-        sg_file_error(errbuf, errlen, "%s \"%s\" is larger than %zu bytes",
-                      what, path, max);
+        sg_error_format(errbuf, errlen, "%s \"%s\" is larger than %zu bytes",
+                        what, path, max);
         close(fd);
         return NULL;
     }
@@ -115,8 +114,8 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
     /* one spare byte tells a file that grew past the limit */
     buf = malloc(max + 1);
     if (buf == NULL) {
-        sg_file_error(errbuf, errlen, "cannot read %s \"%s\": %s",
-                      what, path, strerror(ENOMEM));
+        sg_error_format(errbuf, errlen, "cannot read %s \"%s\": %s",
+                        what, path, strerror(ENOMEM));
         close(fd);
         return NULL;
     }
@@ -136,8 +135,8 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
             }
 
             err = errno;
-            sg_file_error(errbuf, errlen, "cannot read %s \"%s\": %s",
-                          what, path, strerror(err));
+            sg_error_format(errbuf, errlen, "cannot read %s \"%s\": %s",
+                            what, path, strerror(err));
             sg_file_discard(buf, size);
             close(fd);
             return NULL;
@@ -149,8 +148,8 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
     close(fd);
 
     if (size > max) {
-        sg_file_error(errbuf, errlen, "%s \"%s\" is larger than %zu bytes",
-                      what, path, max);
+        sg_error_format(errbuf, errlen, "%s \"%s\" is larger than %zu bytes",
+                        what, path, max);
         sg_file_discard(buf, size);
         return NULL;
     }
@@ -160,22 +159,6 @@ sg_file_read(const char *path, const char *what, sg_file_kind_t kind,
     *len = size;
 
     return buf;
-}
-
-
-static void
-sg_file_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (errbuf == NULL || errlen == 0) {
-        return;
-    }
-
-    /* vsnprintf truncates and always terminates */
-    va_start(args, fmt);
-    vsnprintf(errbuf, errlen, fmt, args);
-    va_end(args);
 }
 
 

@@ -5,7 +5,6 @@
 
 #define _POSIX_C_SOURCE  200809L
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "sg_error.h"
 #include "sg_file.h"
 #include "sg_signer.h"
 
@@ -50,7 +50,6 @@ typedef struct {
 } sg_signer_pass_t;
 
 
-static void sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...);
 static size_t sg_signer_private_keys(const unsigned char *pem, size_t len);
 static void sg_signer_discard(unsigned char *buf, size_t len);
 static int sg_signer_password_cb(char *buf, int size, int rwflag, void *data);
@@ -82,7 +81,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     }
 
     if (key_path == NULL) {
-        sg_signer_error(errbuf, errlen, "no key file given");
+        sg_error_format(errbuf, errlen, "no key file given");
         return NULL;
     }
 
@@ -99,7 +98,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     nkeys = sg_signer_private_keys(pem, pem_len);
 
     if (nkeys > 1) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\" holds %zu private keys; it must "
                         "hold exactly one", key_path, nkeys);
         sg_signer_discard(pem, pem_len);
@@ -130,7 +129,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
         }
 
         if (pass.len == 0) {
-            sg_signer_error(errbuf, errlen,
+            sg_error_format(errbuf, errlen,
                             "passphrase file \"%s\" is empty or its first "
                             "line is empty", passphrase_path);
             sg_signer_discard(pw, pw_len);
@@ -144,7 +143,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     bio = BIO_new_mem_buf(pem, (int) pem_len);
 
     if (bio == NULL) {
-        sg_signer_error(errbuf, errlen, "key file \"%s\": out of memory",
+        sg_error_format(errbuf, errlen, "key file \"%s\": out of memory",
                         key_path);
 
     } else {
@@ -179,7 +178,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
 
     signer = calloc(1, sizeof(sg_signer_t));
     if (signer == NULL) {
-        sg_signer_error(errbuf, errlen, "key file \"%s\": out of memory",
+        sg_error_format(errbuf, errlen, "key file \"%s\": out of memory",
                         key_path);
         EVP_PKEY_free(pkey);
         return NULL;
@@ -196,7 +195,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     if (der_len <= 0 || der == NULL) {
         ERR_clear_error();
         OPENSSL_free(der);
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\": cannot encode the public key",
                         key_path);
         sg_signer_free(signer);
@@ -211,7 +210,7 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
      * OpenSSL cannot make a signature its own public key accepts
      */
     if (signer->fingerprint[0] == '\0' || sg_signer_self_test(signer) != 0) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\": the key fails a sign and verify "
                         "self-test", key_path);
         sg_signer_free(signer);
@@ -326,22 +325,6 @@ sg_sha256_hex(const void *data, size_t len, char out[SG_SHA256_HEX_LEN + 1])
 }
 
 
-static void
-sg_signer_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (errbuf == NULL || errlen == 0) {
-        return;
-    }
-
-    /* vsnprintf truncates and always terminates */
-    va_start(args, fmt);
-    vsnprintf(errbuf, errlen, fmt, args);
-    va_end(args);
-}
-
-
 /*
  * Counts the PEM blocks whose label ends in "PRIVATE KEY" (PKCS#8, its
  * ENCRYPTED form, PKCS#1 "RSA", "EC", ...) by their BEGIN lines alone: the
@@ -450,7 +433,7 @@ sg_signer_pem_error(const char *key_path, const char *passphrase_path,
     const char  *s = (const char *) pem;
 
     if (pass->too_long) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\": cannot decrypt key: the passphrase "
                         "in \"%s\" is too long", key_path, passphrase_path);
         return;
@@ -462,12 +445,12 @@ sg_signer_pem_error(const char *key_path, const char *passphrase_path,
         || strstr(s, "Proc-Type: 4,ENCRYPTED") != NULL)
     {
         if (pass->data == NULL) {
-            sg_signer_error(errbuf, errlen,
+            sg_error_format(errbuf, errlen,
                             "key file \"%s\" is encrypted: set "
                             "sg_sign_key_passphrase_file", key_path);
 
         } else {
-            sg_signer_error(errbuf, errlen,
+            sg_error_format(errbuf, errlen,
                             "key file \"%s\": cannot decrypt key: wrong "
                             "passphrase in \"%s\"", key_path,
                             passphrase_path);
@@ -477,27 +460,27 @@ sg_signer_pem_error(const char *key_path, const char *passphrase_path,
     }
 
     if (strstr(s, "PUBLIC KEY-----") != NULL) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\" holds a public key, not a private "
                         "key", key_path);
         return;
     }
 
     if (strstr(s, "CERTIFICATE REQUEST-----") != NULL) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\" holds a certificate request, not a "
                         "private key", key_path);
         return;
     }
 
     if (strstr(s, "CERTIFICATE-----") != NULL) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\" holds a certificate, not a private "
                         "key", key_path);
         return;
     }
 
-    sg_signer_error(errbuf, errlen, "key file \"%s\" is not a PEM private key",
+    sg_error_format(errbuf, errlen, "key file \"%s\" is not a PEM private key",
                     key_path);
 }
 
@@ -518,7 +501,7 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
         }
 
         /* "an EC", "an ED25519", "an RSA-PSS", but "a DSA" */
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\" is %s %s key; an RSA key is required",
                         key_path,
                         strchr("AEFHILMNORSX", type[0]) != NULL ? "an" : "a",
@@ -529,7 +512,7 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
     bits = EVP_PKEY_get_bits(pkey);
 
     if (bits < SG_SIGNER_MIN_BITS) {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\": RSA key is %d bits; at least %d "
                         "are required", key_path, bits, SG_SIGNER_MIN_BITS);
         return -1;
@@ -538,7 +521,7 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
     if (bits > SG_SIGNER_MAX_BITS
         || EVP_PKEY_get_size(pkey) > SG_SIGNER_MAX_SIG)
     {
-        sg_signer_error(errbuf, errlen,
+        sg_error_format(errbuf, errlen,
                         "key file \"%s\": RSA key is %d bits; at most %d "
                         "are supported", key_path, bits, SG_SIGNER_MAX_BITS);
         return -1;
