@@ -5,7 +5,8 @@
 #   make schemas  build/sg_sign_schemas.c, the built-in schemas (schemas/)
 #                 for builds that compile src/ themselves
 #   make run      demo: gateway on 127.0.0.1:8080, mock provider on :8081
-#   make test     every test, through prove (fuzz smoke and oracle included)
+#   make test     every test, through prove (fuzz smoke and oracle included),
+#                 then again against the packaged module (deb-test)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
 #   make asan     the t/ suite with the module under ASan + UBSan
 #   make valgrind the t/ suite with nginx under valgrind
