@@ -466,6 +466,9 @@ my @bad = (
         "$verify\nproxy_pass_request_body off;",
         qr/"proxy_pass_request_body off" cannot be used where "sg_sign_verify"/,
         qr/sg_sign_verify on/],
+    ['mirror', "$verify\nmirror /copy;",
+        qr/"mirror" cannot be used where "sg_sign_verify" is on/,
+        qr/sg_sign_verify on/],
     ['error_page 413 with a client_max_body_size',
         "$verify\nerror_page 413 = /x;",
         qr/"error_page 413" needs "client_max_body_size 0" where "sg_sign_verify" is on/,
@@ -503,6 +506,21 @@ for my $c (@bad) {
 EOF
     is($r->{rc}, 0, 'a key set at http level is inherited; a location '
         . 'without sg_sign_verify may set what a verify location may not')
+        or diag $r->{output};
+}
+
+# the README's example, as printed but for its paths
+{
+    my $readme = read_file("$SgSign::Test::ROOT/README.md");
+    my ($block) = $readme =~ /^## Verifying the provider's webhooks\n.*?\n((?: {4}[^\n]*\n|\n)+)/ms;
+    ok(defined $block && $block =~ /sg_sign_verify\s+on;/,
+        'the README shows a verify location');
+    $block //= '';
+    $block =~ s{/etc/nginx/sg/provider\.pub}{$prov->{pub}}g or die;
+    $block =~ s{http://payments-app}{http://provider}g or die;
+    my $r = $t->nginx_test("    server {\n        listen 127.0.0.1:$port;\n"
+        . "$block    }\n");
+    is($r->{rc}, 0, 'nginx -t accepts the README\'s verify location')
         or diag $r->{output};
 }
 
