@@ -17,16 +17,16 @@
 #include "sg_verify.h"
 
 
-/* what happened to a webhook; indexes ngx_http_sg_verify_outcomes[] */
+/* what happened to a webhook; indexes ngx_http_sg_sign_verify_outcomes[] */
 typedef enum {
-    NGX_HTTP_SG_VERIFY_PENDING = 0,
-    NGX_HTTP_SG_VERIFY_VERIFIED,
-    NGX_HTTP_SG_VERIFY_INVALID_SIGNATURE,
-    NGX_HTTP_SG_VERIFY_SUBREQUEST_REFUSED,
-    NGX_HTTP_SG_VERIFY_METHOD_NOT_ALLOWED,
-    NGX_HTTP_SG_VERIFY_BODY_TOO_LARGE,
-    NGX_HTTP_SG_VERIFY_FAILED
-} ngx_http_sg_verify_outcome_e;
+    NGX_HTTP_SG_SIGN_VERIFY_PENDING = 0,
+    NGX_HTTP_SG_SIGN_VERIFY_VERIFIED,
+    NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
+    NGX_HTTP_SG_SIGN_VERIFY_SUBREQUEST_REFUSED,
+    NGX_HTTP_SG_SIGN_VERIFY_METHOD_NOT_ALLOWED,
+    NGX_HTTP_SG_SIGN_VERIFY_BODY_TOO_LARGE,
+    NGX_HTTP_SG_SIGN_VERIFY_FAILED
+} ngx_http_sg_sign_verify_outcome_e;
 
 
 typedef struct {
@@ -34,7 +34,7 @@ typedef struct {
     ngx_str_t                     code;
     char                         *description;  /* the default one */
     unsigned                      nginx:1;      /* nginx can make it too */
-} ngx_http_sg_verify_outcome_t;
+} ngx_http_sg_sign_verify_outcome_t;
 
 
 typedef struct {
@@ -44,7 +44,7 @@ typedef struct {
     /* where "sg_sign_verify on" was set, for nginx -t */
     ngx_str_t                     enable_file;
     ngx_uint_t                    enable_line;
-} ngx_http_sg_verify_loc_conf_t;
+} ngx_http_sg_sign_verify_loc_conf_t;
 
 
 /*
@@ -54,74 +54,76 @@ typedef struct {
  * so no other location reads a body that was not verified.
  */
 typedef struct {
-    ngx_int_t                     rc;           /* returned on re-entry */
-    ngx_http_sg_verify_outcome_e  outcome;      /* final once set */
-    const char                   *description;  /* of a refusal */
-    off_t                         received;
-    ngx_str_t                     sig;          /* X-PARTNER-SIGN, decoded */
-    const sg_verifier_t          *verifier;     /* the key that verified */
-    ngx_str_t                     error_json;   /* the error body to send */
-    ngx_buf_t                     error_buf;    /* sends it */
-    unsigned                      started:1;    /* precontent phase ran */
-    unsigned                      error_done:1;
-} ngx_http_sg_verify_ctx_t;
+    ngx_int_t                          rc;          /* on re-entry */
+    ngx_http_sg_sign_verify_outcome_e  outcome;     /* final once set */
+    const char                        *description; /* of a refusal */
+    off_t                              received;
+    ngx_str_t                          sig;         /* decoded */
+    const sg_verifier_t               *verifier;    /* the key that verified */
+    ngx_str_t                          error_json;  /* error body to send */
+    ngx_buf_t                          error_buf;   /* sends it */
+    unsigned                           started:1;   /* precontent phase ran */
+    unsigned                           error_done:1;
+} ngx_http_sg_sign_verify_ctx_t;
 
 
-static ngx_int_t ngx_http_sg_verify_rewrite_handler(ngx_http_request_t *r);
-static ngx_http_sg_verify_ctx_t *ngx_http_sg_verify_create_ctx(
+static ngx_int_t ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r);
+static ngx_http_sg_sign_verify_ctx_t *ngx_http_sg_sign_verify_create_ctx(
     ngx_http_request_t *r);
-static void ngx_http_sg_verify_ctx_cleanup(void *data);
-static ngx_http_sg_verify_ctx_t *ngx_http_sg_verify_last_ctx(
+static void ngx_http_sg_sign_verify_ctx_cleanup(void *data);
+static ngx_http_sg_sign_verify_ctx_t *ngx_http_sg_sign_verify_last_ctx(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_verify_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_verify_check_request(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx);
-static ngx_int_t ngx_http_sg_verify_request_body_filter(
+static ngx_int_t ngx_http_sg_sign_verify_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_verify_request_body_filter(
     ngx_http_request_t *r, ngx_chain_t *in);
-static void ngx_http_sg_verify_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_verify_body(ngx_http_request_t *r,
-    ngx_http_sg_verify_loc_conf_t *vlcf, ngx_http_sg_verify_ctx_t *ctx);
-static ngx_int_t ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
-    ngx_http_sg_verify_loc_conf_t *vlcf, ngx_http_sg_verify_ctx_t *ctx,
-    ngx_uint_t failed);
-static ngx_int_t ngx_http_sg_verify_install(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, const sg_verifier_t *verifier);
-static void ngx_http_sg_verify_outcome(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, ngx_http_sg_verify_outcome_e outcome);
-static ngx_int_t ngx_http_sg_verify_refuse(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, ngx_http_sg_verify_outcome_e outcome,
-    const char *description);
-static ngx_int_t ngx_http_sg_verify_fail(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, const char *what);
-static ngx_int_t ngx_http_sg_verify_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_verify_body_filter(ngx_http_request_t *r,
+static void ngx_http_sg_sign_verify_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_verify_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf,
+    ngx_http_sg_sign_verify_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_verify_mismatch(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf,
+    ngx_http_sg_sign_verify_ctx_t *ctx, ngx_uint_t failed);
+static ngx_int_t ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx, const sg_verifier_t *verifier);
+static void ngx_http_sg_sign_verify_outcome(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx,
+    ngx_http_sg_sign_verify_outcome_e outcome);
+static ngx_int_t ngx_http_sg_sign_verify_refuse(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx,
+    ngx_http_sg_sign_verify_outcome_e outcome, const char *description);
+static ngx_int_t ngx_http_sg_sign_verify_fail(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx, const char *what);
+static ngx_int_t ngx_http_sg_sign_verify_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_verify_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_sg_verify_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_sg_verify_add_variables(ngx_conf_t *cf);
-static void *ngx_http_sg_verify_create_loc_conf(ngx_conf_t *cf);
-static char *ngx_http_sg_verify_merge_loc_conf(ngx_conf_t *cf, void *parent,
-    void *child);
-static char *ngx_http_sg_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+static ngx_int_t ngx_http_sg_sign_verify_add_variables(ngx_conf_t *cf);
+static void *ngx_http_sg_sign_verify_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_sg_sign_verify_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_sg_sign_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_sg_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_sg_sign_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static void ngx_http_sg_verify_free_key(void *data);
-static ngx_int_t ngx_http_sg_verify_init(ngx_conf_t *cf);
+static void ngx_http_sg_sign_verify_free_key(void *data);
+static ngx_int_t ngx_http_sg_sign_verify_init(ngx_conf_t *cf);
 
 
-static ngx_command_t  ngx_http_sg_verify_commands[] = {
+static ngx_command_t  ngx_http_sg_sign_verify_commands[] = {
 
     { ngx_string("sg_sign_verify"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_http_sg_verify_enable,
+      ngx_http_sg_sign_verify_enable,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_sg_verify_loc_conf_t, enable),
+      offsetof(ngx_http_sg_sign_verify_loc_conf_t, enable),
       NULL },
 
     { ngx_string("sg_sign_verify_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_sg_verify_set_key,
+      ngx_http_sg_sign_verify_set_key,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -130,9 +132,9 @@ static ngx_command_t  ngx_http_sg_verify_commands[] = {
 };
 
 
-static ngx_http_module_t  ngx_http_sg_verify_module_ctx = {
-    ngx_http_sg_verify_add_variables,      /* preconfiguration */
-    ngx_http_sg_verify_init,               /* postconfiguration */
+static ngx_http_module_t  ngx_http_sg_sign_verify_module_ctx = {
+    ngx_http_sg_sign_verify_add_variables,      /* preconfiguration */
+    ngx_http_sg_sign_verify_init,               /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -140,15 +142,15 @@ static ngx_http_module_t  ngx_http_sg_verify_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    ngx_http_sg_verify_create_loc_conf,    /* create location configuration */
-    ngx_http_sg_verify_merge_loc_conf      /* merge location configuration */
+    ngx_http_sg_sign_verify_create_loc_conf, /* create location configuration */
+    ngx_http_sg_sign_verify_merge_loc_conf /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_sg_sign_verify_module = {
     NGX_MODULE_V1,
-    &ngx_http_sg_verify_module_ctx,        /* module context */
-    ngx_http_sg_verify_commands,           /* module directives */
+    &ngx_http_sg_sign_verify_module_ctx,        /* module context */
+    ngx_http_sg_sign_verify_commands,           /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -163,7 +165,7 @@ ngx_module_t  ngx_http_sg_sign_verify_module = {
 
 /* the outcome table; README "Verifying the provider's webhooks" too */
 
-static ngx_http_sg_verify_outcome_t  ngx_http_sg_verify_outcomes[] = {
+static ngx_http_sg_sign_verify_outcome_t  ngx_http_sg_sign_verify_outcomes[] = {
     { 0, ngx_null_string, NULL, 0 },
     { 0, ngx_string("verified"), NULL, 0 },
     { NGX_HTTP_UNAUTHORIZED, ngx_string("invalid_signature"),
@@ -180,30 +182,31 @@ static ngx_http_sg_verify_outcome_t  ngx_http_sg_verify_outcomes[] = {
 
 
 /* verification_failed needs no allocation: it is what a failed one becomes */
-static u_char  ngx_http_sg_verify_failed_json[160];
-static size_t  ngx_http_sg_verify_failed_json_len;
+static u_char  ngx_http_sg_sign_verify_failed_json[160];
+static size_t  ngx_http_sg_sign_verify_failed_json_len;
 
 
 /* the gateway's word on a webhook: never the caller's */
-static ngx_str_t  ngx_http_sg_verify_own_headers[] = {
+static ngx_str_t  ngx_http_sg_sign_verify_own_headers[] = {
     ngx_string("x-sg-verified")
 };
 
-static ngx_str_t  ngx_http_sg_verify_sign_header = ngx_string("x-partner-sign");
+static ngx_str_t  ngx_http_sg_sign_verify_sign_header =
+    ngx_string("x-partner-sign");
 
-static ngx_http_sg_sign_header_name_t  ngx_http_sg_verify_h_verified =
+static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_verify_h_verified =
     { ngx_string("X-SG-Verified"), ngx_string("x-sg-verified") };
 
-#define NGX_HTTP_SG_VERIFY_PREFIX  "sha256:"
+#define NGX_HTTP_SG_SIGN_VERIFY_PREFIX  "sha256:"
 
 
-static ngx_http_variable_t  ngx_http_sg_verify_vars[] = {
+static ngx_http_variable_t  ngx_http_sg_sign_verify_vars[] = {
 
-    { ngx_string("sg_sign_verify_status"), NULL, ngx_http_sg_verify_variable,
-      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+    { ngx_string("sg_sign_verify_status"), NULL,
+      ngx_http_sg_sign_verify_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("sg_sign_verify_key_fingerprint"), NULL,
-      ngx_http_sg_verify_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_sg_sign_verify_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -222,10 +225,10 @@ static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
  */
 
 static ngx_int_t
-ngx_http_sg_verify_rewrite_handler(ngx_http_request_t *r)
+ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r)
 {
-    ngx_http_sg_verify_ctx_t       *ctx;
-    ngx_http_sg_verify_loc_conf_t  *vlcf;
+    ngx_http_sg_sign_verify_ctx_t      *ctx;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
 
@@ -236,7 +239,7 @@ ngx_http_sg_verify_rewrite_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
     if (ctx == NULL) {
-        ctx = ngx_http_sg_verify_create_ctx(r);
+        ctx = ngx_http_sg_sign_verify_create_ctx(r);
 
         if (ctx == NULL) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -247,8 +250,8 @@ ngx_http_sg_verify_rewrite_handler(ngx_http_request_t *r)
             if (r == r->main) {
                 (void) ngx_http_discard_request_body(r);
                 (void) ngx_http_sg_sign_strip_headers(r,
-                                  ngx_http_sg_verify_own_headers,
-                                  sizeof(ngx_http_sg_verify_own_headers)
+                                  ngx_http_sg_sign_verify_own_headers,
+                                  sizeof(ngx_http_sg_sign_verify_own_headers)
                                   / sizeof(ngx_str_t), 0);
             }
 
@@ -261,48 +264,48 @@ ngx_http_sg_verify_rewrite_handler(ngx_http_request_t *r)
                       "sg_sign_verify: subrequest to \"%V\" refused",
                       &r->uri);
 
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                      NGX_HTTP_SG_VERIFY_SUBREQUEST_REFUSED,
-                                      NULL);
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                   NGX_HTTP_SG_SIGN_VERIFY_SUBREQUEST_REFUSED,
+                                   NULL);
     }
 
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_verify_own_headers,
-                                  sizeof(ngx_http_sg_verify_own_headers)
+    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
+                                  sizeof(ngx_http_sg_sign_verify_own_headers)
                                   / sizeof(ngx_str_t), 0)
         != NGX_OK)
     {
-        return ngx_http_sg_verify_fail(r, ctx, "removing caller headers");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "removing caller headers");
     }
 
     return NGX_DECLINED;
 }
 
 
-static ngx_http_sg_verify_ctx_t *
-ngx_http_sg_verify_create_ctx(ngx_http_request_t *r)
+static ngx_http_sg_sign_verify_ctx_t *
+ngx_http_sg_sign_verify_create_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_sg_verify_ctx_t  *ctx;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_sg_sign_verify_ctx_t *ctx;
 
     if (r != r->main) {
         /* the pool is the main request's: a subrequest leaves no mark */
         ctx = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
-                                        sizeof(ngx_http_sg_verify_ctx_t)));
+                                        sizeof(ngx_http_sg_sign_verify_ctx_t)));
         if (ctx == NULL) {
             return NULL;
         }
 
     } else {
         cln = ngx_http_sg_sign_alloc(ngx_pool_cleanup_add(r->pool,
-                                        sizeof(ngx_http_sg_verify_ctx_t)));
+                                        sizeof(ngx_http_sg_sign_verify_ctx_t)));
         if (cln == NULL) {
             return NULL;
         }
 
         ctx = cln->data;
-        ngx_memzero(ctx, sizeof(ngx_http_sg_verify_ctx_t));
+        ngx_memzero(ctx, sizeof(ngx_http_sg_sign_verify_ctx_t));
 
-        cln->handler = ngx_http_sg_verify_ctx_cleanup;
+        cln->handler = ngx_http_sg_sign_verify_ctx_cleanup;
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_verify_module);
@@ -312,7 +315,7 @@ ngx_http_sg_verify_create_ctx(ngx_http_request_t *r)
 
 
 static void
-ngx_http_sg_verify_ctx_cleanup(void *data)
+ngx_http_sg_sign_verify_ctx_cleanup(void *data)
 {
     /* nothing to free: the handler marks the ctx as ours */
 }
@@ -320,11 +323,11 @@ ngx_http_sg_verify_ctx_cleanup(void *data)
 
 /* the ctx of the last sg_sign_verify location the request entered */
 
-static ngx_http_sg_verify_ctx_t *
-ngx_http_sg_verify_last_ctx(ngx_http_request_t *r)
+static ngx_http_sg_sign_verify_ctx_t *
+ngx_http_sg_sign_verify_last_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_sg_verify_ctx_t  *ctx;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_sg_sign_verify_ctx_t *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
@@ -333,7 +336,7 @@ ngx_http_sg_verify_last_ctx(ngx_http_request_t *r)
     }
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_sg_verify_ctx_cleanup) {
+        if (cln->handler == ngx_http_sg_sign_verify_ctx_cleanup) {
             return cln->data;
         }
     }
@@ -345,11 +348,11 @@ ngx_http_sg_verify_last_ctx(ngx_http_request_t *r)
 /* the precontent phase: read the body, as the mirror module does */
 
 static ngx_int_t
-ngx_http_sg_verify_handler(ngx_http_request_t *r)
+ngx_http_sg_sign_verify_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                       rc;
-    ngx_http_sg_verify_ctx_t       *ctx;
-    ngx_http_sg_verify_loc_conf_t  *vlcf;
+    ngx_int_t                           rc;
+    ngx_http_sg_sign_verify_ctx_t      *ctx;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
 
@@ -374,7 +377,7 @@ ngx_http_sg_verify_handler(ngx_http_request_t *r)
     ctx->started = 1;
     ctx->rc = NGX_DONE;
 
-    rc = ngx_http_sg_verify_check_request(r, ctx);
+    rc = ngx_http_sg_sign_verify_check_request(r, ctx);
 
     if (rc != NGX_OK) {
         /* refused before reading: never invite the body with 100 Continue */
@@ -383,7 +386,7 @@ ngx_http_sg_verify_handler(ngx_http_request_t *r)
     }
 
     rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_sg_verify_body_handler);
+                                      ngx_http_sg_sign_verify_body_handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
@@ -401,8 +404,8 @@ ngx_http_sg_verify_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_sg_verify_check_request(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx)
+ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx)
 {
     size_t                           len;
     ngx_str_t                        key, *value;
@@ -411,9 +414,9 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
     ngx_http_sg_sign_header_iter_t   it;
 
     if (r->method != NGX_HTTP_POST) {
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                      NGX_HTTP_SG_VERIFY_METHOD_NOT_ALLOWED,
-                                      NULL);
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                   NGX_HTTP_SG_SIGN_VERIFY_METHOD_NOT_ALLOWED,
+                                   NULL);
     }
 
     if (r->headers_in.content_length_n
@@ -424,8 +427,8 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
                       "larger than %uz bytes",
                       ngx_http_sg_sign_max_body_size(r));
 
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                         NGX_HTTP_SG_VERIFY_BODY_TOO_LARGE,
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                         NGX_HTTP_SG_SIGN_VERIFY_BODY_TOO_LARGE,
                                          NULL);
     }
 
@@ -440,7 +443,7 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
         key.len = h->key.len;
 
         if (ngx_http_sg_sign_header_named(&key,
-                                          &ngx_http_sg_verify_sign_header, 1))
+                                     &ngx_http_sg_sign_verify_sign_header, 1))
         {
             n++;
             value = &h->value;
@@ -453,8 +456,8 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
                       n ? "X-PARTNER-SIGN is repeated"
                         : "no X-PARTNER-SIGN header");
 
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                      NGX_HTTP_SG_VERIFY_INVALID_SIGNATURE,
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                      NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
                                       n ? "X-PARTNER-SIGN must be sent once"
                                         : "X-PARTNER-SIGN is missing");
     }
@@ -462,7 +465,7 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
     ctx->sig.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
                                                        SG_VERIFY_MAX_SIG));
     if (ctx->sig.data == NULL) {
-        return ngx_http_sg_verify_fail(r, ctx, "decoding the signature");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "decoding the signature");
     }
 
     if (value->len > SG_VERIFY_MAX_B64
@@ -475,8 +478,8 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
                       "not standard padded base64 (%uz characters)",
                       value->len);
 
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                      NGX_HTTP_SG_VERIFY_INVALID_SIGNATURE,
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                      NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
                                       "X-PARTNER-SIGN is not standard "
                                       "base64 with padding");
     }
@@ -495,18 +498,18 @@ ngx_http_sg_verify_check_request(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_sg_verify_request_body_filter(ngx_http_request_t *r,
+ngx_http_sg_sign_verify_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in)
 {
-    size_t                          max;
-    ngx_chain_t                    *cl;
-    ngx_http_sg_verify_ctx_t       *ctx;
-    ngx_http_sg_verify_loc_conf_t  *vlcf;
+    size_t                              max;
+    ngx_chain_t                        *cl;
+    ngx_http_sg_sign_verify_ctx_t      *ctx;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
 
     if (!vlcf->enable) {
-        if (ngx_http_sg_verify_last_ctx(r) == NULL) {
+        if (ngx_http_sg_sign_verify_last_ctx(r) == NULL) {
             return ngx_http_next_request_body_filter(r, in);
         }
 
@@ -520,7 +523,7 @@ ngx_http_sg_verify_request_body_filter(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
-    if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_VERIFY_PENDING) {
+    if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
         return ngx_http_next_request_body_filter(r, in);
     }
 
@@ -535,8 +538,8 @@ ngx_http_sg_verify_request_body_filter(ngx_http_request_t *r,
                       "sg_sign_verify: client intended to send a body "
                       "larger than %uz bytes", max);
 
-        return ngx_http_sg_verify_refuse(r, ctx,
-                                         NGX_HTTP_SG_VERIFY_BODY_TOO_LARGE,
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                         NGX_HTTP_SG_SIGN_VERIFY_BODY_TOO_LARGE,
                                          NULL);
     }
 
@@ -545,15 +548,15 @@ ngx_http_sg_verify_request_body_filter(ngx_http_request_t *r,
 
 
 static void
-ngx_http_sg_verify_body_handler(ngx_http_request_t *r)
+ngx_http_sg_sign_verify_body_handler(ngx_http_request_t *r)
 {
-    ngx_http_sg_verify_ctx_t       *ctx;
-    ngx_http_sg_verify_loc_conf_t  *vlcf;
+    ngx_http_sg_sign_verify_ctx_t      *ctx;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
 
-    ctx->rc = ngx_http_sg_verify_body(r, vlcf, ctx);
+    ctx->rc = ngx_http_sg_sign_verify_body(r, vlcf, ctx);
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
@@ -568,8 +571,9 @@ ngx_http_sg_verify_body_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_sg_verify_body(ngx_http_request_t *r,
-    ngx_http_sg_verify_loc_conf_t *vlcf, ngx_http_sg_verify_ctx_t *ctx)
+ngx_http_sg_sign_verify_body(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf,
+    ngx_http_sg_sign_verify_ctx_t *ctx)
 {
     ngx_int_t        rc;
     ngx_str_t        body;
@@ -582,12 +586,12 @@ ngx_http_sg_verify_body(ngx_http_request_t *r,
     pool = ngx_http_sg_sign_alloc(ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
                                                   r->connection->log));
     if (pool == NULL) {
-        return ngx_http_sg_verify_fail(r, ctx, "creating a pool");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "creating a pool");
     }
 
     if (ngx_http_sg_sign_read_body(r, pool, &body) != NGX_OK) {
         ngx_destroy_pool(pool);
-        return ngx_http_sg_verify_fail(r, ctx, "reading the body");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "reading the body");
     }
 
     rc = sg_verify_digest(body.data, body.len, md);
@@ -595,7 +599,7 @@ ngx_http_sg_verify_body(ngx_http_request_t *r,
     ngx_destroy_pool(pool);
 
     if (rc != 0) {
-        return ngx_http_sg_verify_fail(r, ctx, "digesting the body");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "digesting the body");
     }
 
     keys = vlcf->keys->elts;
@@ -605,7 +609,7 @@ ngx_http_sg_verify_body(ngx_http_request_t *r,
         switch (sg_verifier_check(keys[i], ctx->sig.data, ctx->sig.len, md)) {
 
         case 1:
-            return ngx_http_sg_verify_install(r, ctx, keys[i]);
+            return ngx_http_sg_sign_verify_install(r, ctx, keys[i]);
 
         case 0:
             break;
@@ -617,7 +621,7 @@ ngx_http_sg_verify_body(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_sg_verify_mismatch(r, vlcf, ctx, failed);
+    return ngx_http_sg_sign_verify_mismatch(r, vlcf, ctx, failed);
 }
 
 
@@ -627,9 +631,9 @@ ngx_http_sg_verify_body(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
-    ngx_http_sg_verify_loc_conf_t *vlcf, ngx_http_sg_verify_ctx_t *ctx,
-    ngx_uint_t failed)
+ngx_http_sg_sign_verify_mismatch(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf,
+    ngx_http_sg_sign_verify_ctx_t *ctx, ngx_uint_t failed)
 {
     u_char          *p, *last;
     ngx_str_t        tried;
@@ -639,8 +643,8 @@ ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
     keys = vlcf->keys->elts;
 
     tried.len = vlcf->keys->nelts
-                * (sizeof(", " NGX_HTTP_SG_VERIFY_PREFIX " (RSA-16384)") - 1
-                   + SG_SHA256_HEX_LEN);
+                * (sizeof(", " NGX_HTTP_SG_SIGN_VERIFY_PREFIX " (RSA-16384)")
+                   - 1 + SG_SHA256_HEX_LEN);
 
     tried.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool, tried.len));
 
@@ -652,7 +656,7 @@ ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
         last = p + tried.len;
 
         for (i = 0; i < vlcf->keys->nelts; i++) {
-            p = ngx_slprintf(p, last, "%s" NGX_HTTP_SG_VERIFY_PREFIX "%s "
+            p = ngx_slprintf(p, last, "%s" NGX_HTTP_SG_SIGN_VERIFY_PREFIX "%s "
                              "(RSA-%d)", i ? ", " : "",
                              sg_verifier_fingerprint(keys[i]),
                              sg_verifier_bits(keys[i]));
@@ -667,8 +671,9 @@ ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
                       "with %ui of the keys %V; nothing forwarded", failed,
                       &tried);
 
-        return ngx_http_sg_verify_refuse(r, ctx, NGX_HTTP_SG_VERIFY_FAILED,
-                                         NULL);
+        return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                              NGX_HTTP_SG_SIGN_VERIFY_FAILED,
+                                              NULL);
     }
 
     /* warn: it is a forgery, or the provider's new key is missing here */
@@ -677,8 +682,8 @@ ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
                   "verifies with none of the keys tried: %V",
                   ctx->sig.len, &tried);
 
-    return ngx_http_sg_verify_refuse(r, ctx,
-                                     NGX_HTTP_SG_VERIFY_INVALID_SIGNATURE,
+    return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                     NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
                                      NULL);
 }
 
@@ -690,33 +695,33 @@ ngx_http_sg_verify_mismatch(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_sg_verify_install(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, const sg_verifier_t *verifier)
+ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx, const sg_verifier_t *verifier)
 {
     u_char     *p;
     ngx_str_t   value;
 
-    value.len = sizeof(NGX_HTTP_SG_VERIFY_PREFIX) - 1 + SG_SHA256_HEX_LEN;
+    value.len = sizeof(NGX_HTTP_SG_SIGN_VERIFY_PREFIX) - 1 + SG_SHA256_HEX_LEN;
 
     p = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool, value.len));
     if (p == NULL) {
-        return ngx_http_sg_verify_fail(r, ctx, "adding X-SG-Verified");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "adding X-SG-Verified");
     }
 
     value.data = p;
-    p = ngx_cpymem(p, NGX_HTTP_SG_VERIFY_PREFIX,
-                   sizeof(NGX_HTTP_SG_VERIFY_PREFIX) - 1);
+    p = ngx_cpymem(p, NGX_HTTP_SG_SIGN_VERIFY_PREFIX,
+                   sizeof(NGX_HTTP_SG_SIGN_VERIFY_PREFIX) - 1);
     ngx_memcpy(p, sg_verifier_fingerprint(verifier), SG_SHA256_HEX_LEN);
 
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_verify_own_headers,
-                                  sizeof(ngx_http_sg_verify_own_headers)
+    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
+                                  sizeof(ngx_http_sg_sign_verify_own_headers)
                                   / sizeof(ngx_str_t), 1)
         != NGX_OK)
     {
-        return ngx_http_sg_verify_fail(r, ctx, "adding X-SG-Verified");
+        return ngx_http_sg_sign_verify_fail(r, ctx, "adding X-SG-Verified");
     }
 
-    (void) ngx_http_sg_sign_push_header(r, &ngx_http_sg_verify_h_verified,
+    (void) ngx_http_sg_sign_push_header(r, &ngx_http_sg_sign_verify_h_verified,
                                         &value);
 
     ctx->verifier = verifier;
@@ -725,7 +730,7 @@ ngx_http_sg_verify_install(ngx_http_request_t *r,
                    "sg_sign_verify: verified with sha256:%s",
                    sg_verifier_fingerprint(verifier));
 
-    ngx_http_sg_verify_outcome(r, ctx, NGX_HTTP_SG_VERIFY_VERIFIED);
+    ngx_http_sg_sign_verify_outcome(r, ctx, NGX_HTTP_SG_SIGN_VERIFY_VERIFIED);
 
     return NGX_DECLINED;
 }
@@ -739,8 +744,9 @@ ngx_http_sg_verify_install(ngx_http_request_t *r,
  */
 
 static void
-ngx_http_sg_verify_outcome(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, ngx_http_sg_verify_outcome_e outcome)
+ngx_http_sg_sign_verify_outcome(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx,
+    ngx_http_sg_sign_verify_outcome_e outcome)
 {
     (void) r;
 
@@ -757,17 +763,17 @@ ngx_http_sg_verify_outcome(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_sg_verify_refuse(ngx_http_request_t *r,
-    ngx_http_sg_verify_ctx_t *ctx, ngx_http_sg_verify_outcome_e outcome,
-    const char *description)
+ngx_http_sg_sign_verify_refuse(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx,
+    ngx_http_sg_sign_verify_outcome_e outcome, const char *description)
 {
     ctx->description = description
                        ? description
-                       : ngx_http_sg_verify_outcomes[outcome].description;
+                       : ngx_http_sg_sign_verify_outcomes[outcome].description;
 
-    ngx_http_sg_verify_outcome(r, ctx, outcome);
+    ngx_http_sg_sign_verify_outcome(r, ctx, outcome);
 
-    ctx->rc = ngx_http_sg_verify_outcomes[outcome].status;
+    ctx->rc = ngx_http_sg_sign_verify_outcomes[outcome].status;
 
     if (r == r->main && r->request_body) {
         r->request_body->bufs = NULL;
@@ -782,15 +788,16 @@ ngx_http_sg_verify_refuse(ngx_http_request_t *r,
 /* one way to fail: 500 verification_failed, logged as our own error */
 
 static ngx_int_t
-ngx_http_sg_verify_fail(ngx_http_request_t *r, ngx_http_sg_verify_ctx_t *ctx,
-    const char *what)
+ngx_http_sg_sign_verify_fail(ngx_http_request_t *r,
+    ngx_http_sg_sign_verify_ctx_t *ctx, const char *what)
 {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "sg_sign_verify: internal failure while %s; nothing "
                   "forwarded", what);
 
-    return ngx_http_sg_verify_refuse(r, ctx, NGX_HTTP_SG_VERIFY_FAILED,
-                                     NULL);
+    return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                          NGX_HTTP_SG_SIGN_VERIFY_FAILED,
+                                          NULL);
 }
 
 
@@ -801,15 +808,15 @@ ngx_http_sg_verify_fail(ngx_http_request_t *r, ngx_http_sg_verify_ctx_t *ctx,
  */
 
 static ngx_int_t
-ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
+ngx_http_sg_sign_verify_header_filter(ngx_http_request_t *r)
 {
-    size_t                           len;
-    ngx_uint_t                       i;
-    const char                      *code;
-    ngx_table_elt_t                 *h;
-    ngx_http_sg_verify_ctx_t        *ctx;
-    ngx_http_sg_verify_outcome_e     outcome;
-    ngx_http_sg_verify_loc_conf_t   *vlcf;
+    size_t                              len;
+    ngx_uint_t                          i;
+    const char                         *code;
+    ngx_table_elt_t                    *h;
+    ngx_http_sg_sign_verify_ctx_t      *ctx;
+    ngx_http_sg_sign_verify_outcome_e   outcome;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
 
     if (r->err_status == 0) {
         return ngx_http_next_header_filter(r);
@@ -823,21 +830,21 @@ ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
-    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_VERIFY_PENDING) {
+    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
 
         if (r != r->main) {
             return ngx_http_next_header_filter(r);
         }
 
-        outcome = NGX_HTTP_SG_VERIFY_PENDING;
+        outcome = NGX_HTTP_SG_SIGN_VERIFY_PENDING;
 
-        for (i = NGX_HTTP_SG_VERIFY_VERIFIED + 1;
-             i < sizeof(ngx_http_sg_verify_outcomes)
-                 / sizeof(ngx_http_sg_verify_outcome_t);
+        for (i = NGX_HTTP_SG_SIGN_VERIFY_VERIFIED + 1;
+             i < sizeof(ngx_http_sg_sign_verify_outcomes)
+                 / sizeof(ngx_http_sg_sign_verify_outcome_t);
              i++)
         {
-            if (ngx_http_sg_verify_outcomes[i].nginx
-                && ngx_http_sg_verify_outcomes[i].status
+            if (ngx_http_sg_sign_verify_outcomes[i].nginx
+                && ngx_http_sg_sign_verify_outcomes[i].status
                    == r->headers_out.status)
             {
                 outcome = i;
@@ -845,33 +852,35 @@ ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
             }
         }
 
-        if (outcome == NGX_HTTP_SG_VERIFY_PENDING) {
+        if (outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
             return ngx_http_next_header_filter(r);
         }
 
         if (ctx == NULL) {
             /* e.g. client_max_body_size refused it before our phases */
 
-            ctx = ngx_http_sg_verify_create_ctx(r);
+            ctx = ngx_http_sg_sign_verify_create_ctx(r);
             if (ctx == NULL) {
                 return NGX_ERROR;
             }
         }
 
-        ctx->description = ngx_http_sg_verify_outcomes[outcome].description;
-        ngx_http_sg_verify_outcome(r, ctx, outcome);
+        ctx->description =
+                         ngx_http_sg_sign_verify_outcomes[outcome].description;
+        ngx_http_sg_sign_verify_outcome(r, ctx, outcome);
 
-    } else if (ctx->outcome == NGX_HTTP_SG_VERIFY_VERIFIED) {
+    } else if (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_VERIFIED) {
         return ngx_http_next_header_filter(r);
     }
 
     if (r->headers_out.status
-        != ngx_http_sg_verify_outcomes[ctx->outcome].status)
+        != ngx_http_sg_sign_verify_outcomes[ctx->outcome].status)
     {
         return ngx_http_next_header_filter(r);
     }
 
-    code = (const char *) ngx_http_sg_verify_outcomes[ctx->outcome].code.data;
+    code = (const char *)
+               ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.data;
     len = sg_error_json(code, ctx->description, NULL, 0);
 
     ctx->error_json.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
@@ -879,7 +888,7 @@ ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
     h = NULL;
 
     if (ctx->error_json.data == NULL
-        || (ctx->outcome == NGX_HTTP_SG_VERIFY_METHOD_NOT_ALLOWED
+        || (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_METHOD_NOT_ALLOWED
             && (h = ngx_http_sg_sign_alloc(
                         ngx_list_push(&r->headers_out.headers)))
                == NULL))
@@ -888,9 +897,9 @@ ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
                       "sg_sign_verify: internal failure while describing "
                       "an error; nothing forwarded");
 
-        ctx->outcome = NGX_HTTP_SG_VERIFY_FAILED;
-        ctx->error_json.data = ngx_http_sg_verify_failed_json;
-        ctx->error_json.len = ngx_http_sg_verify_failed_json_len;
+        ctx->outcome = NGX_HTTP_SG_SIGN_VERIFY_FAILED;
+        ctx->error_json.data = ngx_http_sg_sign_verify_failed_json;
+        ctx->error_json.len = ngx_http_sg_sign_verify_failed_json_len;
 
         r->headers_out.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         r->err_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -925,11 +934,11 @@ ngx_http_sg_verify_header_filter(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_sg_verify_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+ngx_http_sg_sign_verify_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t                 *b;
-    ngx_chain_t                out;
-    ngx_http_sg_verify_ctx_t  *ctx;
+    ngx_buf_t                     *b;
+    ngx_chain_t                    out;
+    ngx_http_sg_sign_verify_ctx_t *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
@@ -962,14 +971,14 @@ ngx_http_sg_verify_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 /* $sg_sign_verify_status, $sg_sign_verify_key_fingerprint */
 
 static ngx_int_t
-ngx_http_sg_verify_variable(ngx_http_request_t *r,
+ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_http_sg_verify_ctx_t  *ctx;
+    ngx_http_sg_sign_verify_ctx_t  *ctx;
 
-    ctx = ngx_http_sg_verify_last_ctx(r);
+    ctx = ngx_http_sg_sign_verify_last_ctx(r);
 
-    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_VERIFY_PENDING
+    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING
         || (data == 1 && ctx->verifier == NULL))
     {
         v->not_found = 1;
@@ -977,8 +986,8 @@ ngx_http_sg_verify_variable(ngx_http_request_t *r,
     }
 
     if (data == 0) {
-        v->data = ngx_http_sg_verify_outcomes[ctx->outcome].code.data;
-        v->len = ngx_http_sg_verify_outcomes[ctx->outcome].code.len;
+        v->data = ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.data;
+        v->len = ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.len;
 
     } else {
         v->data = (u_char *) sg_verifier_fingerprint(ctx->verifier);
@@ -994,11 +1003,11 @@ ngx_http_sg_verify_variable(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_sg_verify_add_variables(ngx_conf_t *cf)
+ngx_http_sg_sign_verify_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_sg_verify_vars; v->name.len; v++) {
+    for (v = ngx_http_sg_sign_verify_vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
@@ -1013,11 +1022,11 @@ ngx_http_sg_verify_add_variables(ngx_conf_t *cf)
 
 
 static void *
-ngx_http_sg_verify_create_loc_conf(ngx_conf_t *cf)
+ngx_http_sg_sign_verify_create_loc_conf(ngx_conf_t *cf)
 {
-    ngx_http_sg_verify_loc_conf_t  *vlcf;
+    ngx_http_sg_sign_verify_loc_conf_t  *vlcf;
 
-    vlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_sg_verify_loc_conf_t));
+    vlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_sg_sign_verify_loc_conf_t));
     if (vlcf == NULL) {
         return NULL;
     }
@@ -1037,10 +1046,11 @@ ngx_http_sg_verify_create_loc_conf(ngx_conf_t *cf)
 
 
 static char *
-ngx_http_sg_verify_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+ngx_http_sg_sign_verify_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
 {
-    ngx_http_sg_verify_loc_conf_t *prev = parent;
-    ngx_http_sg_verify_loc_conf_t *conf = child;
+    ngx_http_sg_sign_verify_loc_conf_t *prev = parent;
+    ngx_http_sg_sign_verify_loc_conf_t *conf = child;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
@@ -1080,9 +1090,9 @@ ngx_http_sg_verify_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 static char *
-ngx_http_sg_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_sg_sign_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_sg_verify_loc_conf_t *vlcf = conf;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf = conf;
 
     vlcf->enable_file = cf->conf_file->file.name;
     vlcf->enable_line = cf->conf_file->line;
@@ -1098,9 +1108,9 @@ ngx_http_sg_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  */
 
 static char *
-ngx_http_sg_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_sg_sign_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_sg_verify_loc_conf_t *vlcf = conf;
+    ngx_http_sg_sign_verify_loc_conf_t *vlcf = conf;
 
     char                 errbuf[SG_VERIFY_ERRBUF_SIZE];
     ngx_str_t           *value, path;
@@ -1149,7 +1159,7 @@ ngx_http_sg_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    cln->handler = ngx_http_sg_verify_free_key;
+    cln->handler = ngx_http_sg_sign_verify_free_key;
     cln->data = *k;
 
     ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
@@ -1162,17 +1172,18 @@ ngx_http_sg_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static void
-ngx_http_sg_verify_free_key(void *data)
+ngx_http_sg_sign_verify_free_key(void *data)
 {
     sg_verifier_free(data);
 }
 
 
 static ngx_int_t
-ngx_http_sg_verify_init(ngx_conf_t *cf)
+ngx_http_sg_sign_verify_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt                *h;
+    ngx_http_core_main_conf_t         *cmcf;
+    ngx_http_sg_sign_verify_outcome_t *failed;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -1181,7 +1192,7 @@ ngx_http_sg_verify_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_sg_verify_rewrite_handler;
+    *h = ngx_http_sg_sign_verify_rewrite_handler;
 
     /* precontent, not access: NGX_OK there grants access under satisfy any */
 
@@ -1190,23 +1201,24 @@ ngx_http_sg_verify_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_sg_verify_handler;
+    *h = ngx_http_sg_sign_verify_handler;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_sg_verify_header_filter;
+    ngx_http_top_header_filter = ngx_http_sg_sign_verify_header_filter;
 
     ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_sg_verify_body_filter;
+    ngx_http_top_body_filter = ngx_http_sg_sign_verify_body_filter;
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
-    ngx_http_top_request_body_filter = ngx_http_sg_verify_request_body_filter;
+    ngx_http_top_request_body_filter =
+                                 ngx_http_sg_sign_verify_request_body_filter;
 
-    ngx_http_sg_verify_failed_json_len = sg_error_json(
-        (const char *) ngx_http_sg_verify_outcomes[
-            NGX_HTTP_SG_VERIFY_FAILED].code.data,
-        ngx_http_sg_verify_outcomes[NGX_HTTP_SG_VERIFY_FAILED].description,
-        (char *) ngx_http_sg_verify_failed_json,
-        sizeof(ngx_http_sg_verify_failed_json));
+    failed = &ngx_http_sg_sign_verify_outcomes[NGX_HTTP_SG_SIGN_VERIFY_FAILED];
+
+    ngx_http_sg_sign_verify_failed_json_len = sg_error_json(
+        (const char *) failed->code.data, failed->description,
+        (char *) ngx_http_sg_sign_verify_failed_json,
+        sizeof(ngx_http_sg_sign_verify_failed_json));
 
     return NGX_OK;
 }
