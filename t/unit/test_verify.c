@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "tap.h"
 #include "sg_verify.h"
 
@@ -333,6 +335,80 @@ test_base64(void)
 }
 
 
+/*
+ * Against OpenSSL's encoder, with a fixed seed: every encoding decodes to
+ * its bytes, and whatever the decoder accepts is the one encoding of what
+ * it decoded to (canonical), over random strings of the alphabet and '='.
+ */
+
+static void
+test_base64_property(void)
+{
+    int             i, enc_len, round_trip, canonical, accepted;
+    size_t          j, len, n;
+    unsigned char   raw[300], out[300], enc[512], again[512];
+    char            in[404];
+
+    static const char  alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+
+    srand(13);
+
+    round_trip = 1;
+
+    for (i = 0; i < 2000; i++) {
+        len = (size_t) rand() % sizeof(raw);
+
+        for (j = 0; j < len; j++) {
+            raw[j] = (unsigned char) rand();
+        }
+
+        enc_len = EVP_EncodeBlock(enc, raw, (int) len);
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (sg_base64_decode((const char *) enc, (size_t) enc_len, out,
+                             sizeof(out), &n) != 0
+            || n != len || memcmp(out, raw, len) != 0)
+        {
+            round_trip = 0;
+        }
+    }
+
+    tap_ok(round_trip, "2000 random byte strings encoded by OpenSSL decode "
+           "to their bytes");
+
+    canonical = 1;
+    accepted = 0;
+
+    for (i = 0; i < 200000; i++) {
+        len = 4 * (1 + (size_t) rand() % 3);
+
+        for (j = 0; j < len; j++) {
+            /* '=' rarely, as in a real encoding: mostly near the end */
+            in[j] = alphabet[rand() % (j + 2 >= len ? 65 : 64)];
+        }
+
+        if (sg_base64_decode(in, len, out, sizeof(out), &n) != 0) {
+            continue;
+        }
+
+        accepted++;
+
+        enc_len = EVP_EncodeBlock(again, out, (int) n);
+
+        if ((size_t) enc_len != len || memcmp(again, in, len) != 0) {
+            canonical = 0;
+        }
+    }
+
+    tap_ok(canonical && accepted > 1000, "what the decoder accepts of "
+           "200000 random strings is exactly OpenSSL's encoding of it");
+}
+
+
 static void
 test_verify(void)
 {
@@ -425,6 +501,7 @@ main(void)
     (void) test_pool_reset;
 
     test_base64();
+    test_base64_property();
 
     if (!setup()) {
         tap_ok(0, "test keys are made with the openssl command");
