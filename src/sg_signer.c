@@ -504,6 +504,14 @@ static int
 sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
     size_t errlen)
 {
+    return sg_rsa_key_check("key file", key_path, pkey, errbuf, errlen);
+}
+
+
+int
+sg_rsa_key_check(const char *what, const char *path,
+    const struct evp_pkey_st *pkey, char *errbuf, size_t errlen)
+{
     int          bits;
     const char  *type;
 
@@ -517,8 +525,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
 
         /* "an EC", "an ED25519", "an RSA-PSS", but "a DSA" */
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\" is %s %s key; an RSA key is required",
-                        key_path,
+                        "%s \"%s\" is %s %s key; an RSA key is required",
+                        what, path,
                         strchr("AEFHILMNORSX", type[0]) != NULL ? "an" : "a",
                         type);
         return -1;
@@ -528,8 +536,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
 
     if (bits < SG_SIGNER_MIN_BITS) {
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\": RSA key is %d bits; at least %d "
-                        "are required", key_path, bits, SG_SIGNER_MIN_BITS);
+                        "%s \"%s\": RSA key is %d bits; at least %d are "
+                        "required", what, path, bits, SG_SIGNER_MIN_BITS);
         return -1;
     }
 
@@ -537,8 +545,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
         || EVP_PKEY_get_size(pkey) > SG_SIGNER_MAX_SIG)
     {
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\": RSA key is %d bits; at most %d "
-                        "are supported", key_path, bits, SG_SIGNER_MAX_BITS);
+                        "%s \"%s\": RSA key is %d bits; at most %d are "
+                        "supported", what, path, bits, SG_SIGNER_MAX_BITS);
         return -1;
     }
 

@@ -34,8 +34,6 @@ struct sg_verifier_s {
 
 
 static size_t sg_verify_pem_blocks(const char *pem);
-static int sg_verify_check_key(const char *path, EVP_PKEY *pkey,
-    char *errbuf, size_t errlen);
 
 
 sg_verifier_t *
@@ -145,7 +143,9 @@ done:
         return NULL;
     }
 
-    if (sg_verify_check_key(path, pkey, errbuf, errlen) != 0) {
+    if (sg_rsa_key_check("public key file", path, pkey, errbuf, errlen)
+        != 0)
+    {
         EVP_PKEY_free(pkey);
         return NULL;
     }
@@ -384,50 +384,4 @@ sg_verify_pem_blocks(const char *pem)
     }
 
     return n;
-}
-
-
-static int
-sg_verify_check_key(const char *path, EVP_PKEY *pkey, char *errbuf,
-    size_t errlen)
-{
-    int          bits;
-    const char  *type;
-
-    if (!EVP_PKEY_is_a(pkey, "RSA")) {
-        type = EVP_PKEY_get0_type_name(pkey);
-
-        if (type == NULL || type[0] == '\0') {
-            type = "non-RSA";
-        }
-
-        sg_error_format(errbuf, errlen,
-                        "public key file \"%s\" holds %s %s key; an RSA key "
-                        "is required", path,
-                        strchr("AEFHILMNORSX", type[0]) != NULL ? "an" : "a",
-                        type);
-        return -1;
-    }
-
-    bits = EVP_PKEY_get_bits(pkey);
-
-    if (bits < SG_VERIFY_MIN_BITS) {
-        sg_error_format(errbuf, errlen,
-                        "public key file \"%s\": RSA key is %d bits; at "
-                        "least %d are required", path, bits,
-                        SG_VERIFY_MIN_BITS);
-        return -1;
-    }
-
-    if (bits > SG_VERIFY_MAX_BITS
-        || EVP_PKEY_get_size(pkey) > SG_VERIFY_MAX_SIG)
-    {
-        sg_error_format(errbuf, errlen,
-                        "public key file \"%s\": RSA key is %d bits; at "
-                        "most %d are supported", path, bits,
-                        SG_VERIFY_MAX_BITS);
-        return -1;
-    }
-
-    return 0;
 }

@@ -12,7 +12,6 @@
 #include "sg_signer.h"
 
 
-#define SG_VERIFY_MIN_BITS      SG_SIGNER_MIN_BITS
 #define SG_VERIFY_MAX_BITS      16384
 #define SG_VERIFY_MAX_SIG       (SG_VERIFY_MAX_BITS / 8)
 #define SG_VERIFY_MAX_B64       ((SG_VERIFY_MAX_SIG + 2) / 3 * 4)
@@ -29,9 +28,9 @@ typedef struct sg_verifier_s  sg_verifier_t;
  * root or the effective user of the caller, or that group or others can
  * write; a file that holds a private key (it does not belong beside the
  * public ones: the master never needs it here), more or less than one
- * public key, a non-RSA key, RSA shorter than SG_VERIFY_MIN_BITS.  On
- * failure returns NULL and writes a message naming the file and the
- * problem (never its content) into errbuf.
+ * public key, and a key sg_rsa_key_check() refuses (non-RSA, RSA shorter
+ * than SG_SIGNER_MIN_BITS).  On failure returns NULL and writes a message
+ * naming the file and the problem (never its content) into errbuf.
  */
 sg_verifier_t *sg_verifier_load(const char *path, char *errbuf,
     size_t errlen);

@@ -437,7 +437,7 @@ my @bad = (
         qr/holds a private key: only public keys belong here/,
         qr/sg_sign_verify_key/],
     ['an EC public key', "sg_sign_verify on;\nsg_sign_verify_key $ec->{pub};",
-        qr/holds an EC key; an RSA key is required/, qr/sg_sign_verify_key/],
+        qr/is an EC key; an RSA key is required/, qr/sg_sign_verify_key/],
     ['an RSA-1024 public key',
         "sg_sign_verify on;\nsg_sign_verify_key $small->{pub};",
         qr/RSA key is 1024 bits; at least 2048 are required/,
