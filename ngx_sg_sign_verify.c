@@ -462,31 +462,38 @@ ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r,
                                         : "X-PARTNER-SIGN is missing");
     }
 
+    if (value->len == 0 || value->len > SG_VERIFY_MAX_B64) {
+        goto malformed;
+    }
+
+    /* room for what it decodes to, padding aside */
     ctx->sig.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
-                                                       SG_VERIFY_MAX_SIG));
+                                                       value->len / 4 * 3));
     if (ctx->sig.data == NULL) {
         return ngx_http_sg_sign_verify_fail(r, ctx, "decoding the signature");
     }
 
-    if (value->len > SG_VERIFY_MAX_B64
-        || sg_base64_decode((const char *) value->data, value->len,
-                            ctx->sig.data, SG_VERIFY_MAX_SIG, &len)
-           != 0)
+    if (sg_base64_decode((const char *) value->data, value->len,
+                         ctx->sig.data, value->len / 4 * 3, &len)
+        != 0)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "sg_sign_verify: webhook refused: X-PARTNER-SIGN is "
-                      "not standard padded base64 (%uz characters)",
-                      value->len);
-
-        return ngx_http_sg_sign_verify_refuse(r, ctx,
-                                      NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
-                                      "X-PARTNER-SIGN is not standard "
-                                      "base64 with padding");
+        goto malformed;
     }
 
     ctx->sig.len = len;
 
     return NGX_OK;
+
+malformed:
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "sg_sign_verify: webhook refused: X-PARTNER-SIGN is not "
+                  "standard padded base64 (%uz characters)", value->len);
+
+    return ngx_http_sg_sign_verify_refuse(r, ctx,
+                                      NGX_HTTP_SG_SIGN_VERIFY_INVALID_SIGNATURE,
+                                      "X-PARTNER-SIGN is not standard "
+                                      "base64 with padding");
 }
 
 

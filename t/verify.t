@@ -259,9 +259,10 @@ my @refused = (
     ['a tampered body', sign => $sig, body => $tampered],
     ['a body with a byte appended', sign => $sig, body => "$WEBHOOK\n"],
     ['a body one byte short', sign => $sig, body => substr($WEBHOOK, 0, -1)],
-    ['a missing X-PARTNER-SIGN', sign => undef],
+    ['a missing X-PARTNER-SIGN', sign => undef, re => qr/missing/],
     ['an empty X-PARTNER-SIGN', sign => ''],
-    ['a garbage X-PARTNER-SIGN', sign => 'garbage!'],
+    ['a garbage X-PARTNER-SIGN', sign => 'garbage!',
+        re => qr/not standard base64 with padding/],
     ['a signature without its padding', sign => ($sig =~ s/=+\z//r)],
     ['a non-canonical base64 signature', sign => $noncanon],
     ['a URL-safe base64 signature', sign => $urlsafe],
@@ -272,10 +273,12 @@ my @refused = (
     ['a signature of a key longer than any configured (RSA-4096 long)',
         sign => encode_base64(decode_base64($sig) x 2, '')],
     ['a 4000-character X-PARTNER-SIGN', sign => 'A' x 4000],
-    ['another key\'s signature', sign => sign($other, $WEBHOOK)],
+    ['another key\'s signature', sign => sign($other, $WEBHOOK),
+        re => qr/does not verify/],
     ['the second provider key\'s signature where only the first is set',
         sign => sign($prov2, $WEBHOOK)],
-    ['a doubled X-PARTNER-SIGN', headers => [['X-PARTNER-SIGN', $sig]]],
+    ['a doubled X-PARTNER-SIGN', headers => [['X-PARTNER-SIGN', $sig]],
+        re => qr/sent once/],
     ['X-PARTNER-SIGN doubled in another case',
         headers => [['x-partner-sign', $sig]]],
     ['X-PARTNER-SIGN doubled with underscores',
@@ -291,7 +294,8 @@ ok($noncanon ne $sig && $sig =~ /==\z/,
 
 for my $c (@refused) {
     my ($name, %o) = @$c;
-    refused_ok(webhook(%o), 401, 'invalid_signature', undef, $name);
+    my $re = delete $o{re};
+    refused_ok(webhook(%o), 401, 'invalid_signature', $re, $name);
 }
 
 {
