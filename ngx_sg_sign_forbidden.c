@@ -2,7 +2,9 @@
 /*
  * The settings an sg_sign location refuses at nginx -t: they would make
  * the provider receive other bytes or headers than those the gateway
- * signed, or hand the signed payout to a second upstream.
+ * signed, or hand the signed payout to a second upstream.  An
+ * sg_sign_verify location refuses the same, and X-SG-Verified: the app
+ * must receive the bytes verified, with the gateway's word on them only.
  */
 
 
@@ -17,6 +19,16 @@ typedef enum {
 } ngx_http_sg_sign_forbid_e;
 
 
+/* whose location is checked, for the messages */
+typedef struct {
+    char                       *directive;  /* "sg_sign" */
+    char                       *why;        /* what a setting would break */
+    char                       *header_why; /* ... a proxy_set_header */
+    char                       *strip;      /* what nginx's 413 skips */
+    ngx_uint_t                  verify;     /* X-SG-Verified is ours too */
+} ngx_http_sg_sign_guard_t;
+
+
 typedef struct {
     char                       *module;
     ngx_str_t                   directive;
@@ -25,13 +37,35 @@ typedef struct {
 } ngx_http_sg_sign_forbidden_t;
 
 
+static char *ngx_http_sg_sign_check_settings(ngx_conf_t *cf,
+    ngx_http_sg_sign_guard_t *g, ngx_str_t *file, ngx_uint_t line);
 static char *ngx_http_sg_sign_check_one(ngx_conf_t *cf,
-    ngx_http_sg_sign_forbidden_t *f, ngx_str_t *file, ngx_uint_t line);
+    ngx_http_sg_sign_guard_t *g, ngx_http_sg_sign_forbidden_t *f,
+    ngx_str_t *file, ngx_uint_t line);
 static ngx_command_t *ngx_http_sg_sign_find_command(ngx_conf_t *cf,
     char *module, ngx_str_t *directive, ngx_uint_t *ctx_index);
-static ngx_uint_t ngx_http_sg_sign_header_forbidden(ngx_str_t *name);
+static ngx_uint_t ngx_http_sg_sign_header_forbidden(
+    ngx_http_sg_sign_guard_t *g, ngx_str_t *name);
 static char *ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf,
-    ngx_str_t *file, ngx_uint_t line);
+    ngx_http_sg_sign_guard_t *g, ngx_str_t *file, ngx_uint_t line);
+
+
+static ngx_http_sg_sign_guard_t  ngx_http_sg_sign_guard = {
+    "sg_sign",
+    "the provider would not receive exactly what was signed",
+    "the gateway sets this header",
+    "takes the caller's headers",
+    0
+};
+
+
+static ngx_http_sg_sign_guard_t  ngx_http_sg_sign_verify_guard = {
+    "sg_sign_verify",
+    "the app would not receive exactly what was verified",
+    "the app must receive it as verified",
+    "removes the caller's X-SG-Verified",
+    1
+};
 
 
 /*
@@ -73,6 +107,24 @@ char *
 ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
     ngx_uint_t line)
 {
+    return ngx_http_sg_sign_check_settings(cf, &ngx_http_sg_sign_guard, file,
+                                           line);
+}
+
+
+char *
+ngx_http_sg_sign_verify_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_uint_t line)
+{
+    return ngx_http_sg_sign_check_settings(cf, &ngx_http_sg_sign_verify_guard,
+                                           file, line);
+}
+
+
+static char *
+ngx_http_sg_sign_check_settings(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
+    ngx_str_t *file, ngx_uint_t line)
+{
     ngx_uint_t  i;
 
     for (i = 0;
@@ -80,7 +132,7 @@ ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
              / sizeof(ngx_http_sg_sign_forbidden_t);
          i++)
     {
-        if (ngx_http_sg_sign_check_one(cf, &ngx_http_sg_sign_forbidden[i],
+        if (ngx_http_sg_sign_check_one(cf, g, &ngx_http_sg_sign_forbidden[i],
                                        file, line)
             != NGX_CONF_OK)
         {
@@ -88,7 +140,7 @@ ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
         }
     }
 
-    return ngx_http_sg_sign_check_error_pages(cf, file, line);
+    return ngx_http_sg_sign_check_error_pages(cf, g, file, line);
 }
 
 
@@ -101,8 +153,8 @@ ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
  */
 
 static char *
-ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf, ngx_str_t *file,
-    ngx_uint_t line)
+ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
+    ngx_str_t *file, ngx_uint_t line)
 {
     ngx_uint_t                 i;
     ngx_http_err_page_t       *err_page;
@@ -120,11 +172,12 @@ ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf, ngx_str_t *file,
         if (err_page[i].status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"error_page 413\" needs \"client_max_body_size "
-                          "0\" where \"sg_sign\" is on: nginx refuses a "
-                          "body over client_max_body_size before sg_sign "
-                          "takes the caller's headers "
+                          "0\" where \"%s\" is on: nginx refuses a "
+                          "body over client_max_body_size before %s "
+                          "%s "
                           "(sg_sign_max_body_size still applies), "
-                          "in %V:%ui", file, line);
+                          "in %V:%ui", g->directive, g->directive, g->strip,
+                          file, line);
             return NGX_CONF_ERROR;
         }
     }
@@ -134,8 +187,8 @@ ngx_http_sg_sign_check_error_pages(ngx_conf_t *cf, ngx_str_t *file,
 
 
 static char *
-ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_forbidden_t *f,
-    ngx_str_t *file, ngx_uint_t line)
+ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
+    ngx_http_sg_sign_forbidden_t *f, ngx_str_t *file, ngx_uint_t line)
 {
     char           *conf;
     ngx_str_t      *s, lowcase;
@@ -203,11 +256,11 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_forbidden_t *f,
             lowcase.len = ngx_min(kv[i].key.len, sizeof(buf));
             ngx_strlow(buf, kv[i].key.data, lowcase.len);
 
-            if (ngx_http_sg_sign_header_forbidden(&lowcase)) {
+            if (ngx_http_sg_sign_header_forbidden(g, &lowcase)) {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "\"%V %V\" cannot be used where \"sg_sign\" "
-                              "is on: the gateway sets this header, in "
-                              "%V:%ui", &f->directive, &kv[i].key, file,
+                              "\"%V %V\" cannot be used where \"%s\" "
+                              "is on: %s, in %V:%ui", &f->directive,
+                              &kv[i].key, g->directive, g->header_why, file,
                               line);
                 return NGX_CONF_ERROR;
             }
@@ -226,9 +279,9 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_forbidden_t *f,
     }
 
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "\"%V%s\" cannot be used where \"sg_sign\" is on: the "
-                  "provider would not receive exactly what was signed, "
-                  "in %V:%ui", &f->directive, f->setting, file, line);
+                  "\"%V%s\" cannot be used where \"%s\" is on: %s, "
+                  "in %V:%ui", &f->directive, f->setting, g->directive,
+                  g->why, file, line);
 
     return NGX_CONF_ERROR;
 
@@ -237,8 +290,8 @@ unknown:
     /* fail closed: a layout this module does not know cannot be checked */
 
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "sg_sign cannot check \"%V\" in this nginx build, in %V:%ui",
-                  &f->directive, file, line);
+                  "%s cannot check \"%V\" in this nginx build, in %V:%ui",
+                  g->directive, &f->directive, file, line);
 
     return NGX_CONF_ERROR;
 }
@@ -278,11 +331,17 @@ ngx_http_sg_sign_find_command(ngx_conf_t *cf, char *module,
 
 
 static ngx_uint_t
-ngx_http_sg_sign_header_forbidden(ngx_str_t *lowcase)
+ngx_http_sg_sign_header_forbidden(ngx_http_sg_sign_guard_t *g,
+    ngx_str_t *lowcase)
 {
     ngx_str_t  prefix;
 
     static ngx_str_t  partner = ngx_string("x-partner-");
+    static ngx_str_t  verified = ngx_string("x-sg-verified");
+
+    if (g->verify && ngx_http_sg_sign_header_named(lowcase, &verified, 1)) {
+        return 1;
+    }
 
     if (ngx_http_sg_sign_header_named(lowcase,
                                 ngx_http_sg_sign_framing_headers,

@@ -178,8 +178,6 @@ static ngx_int_t ngx_http_sg_sign_process(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
     ngx_pool_t *pool);
-static ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r,
-    ngx_pool_t *pool, ngx_str_t *body);
 static void *ngx_http_sg_sign_palloc(void *pool, size_t size);
 static void ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx,
     ngx_uint_t encoding);
@@ -1077,7 +1075,7 @@ ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
  * memory, a temp file (client_body_in_file_only, large bodies), or both.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_pool_t *pool,
     ngx_str_t *body)
 {
@@ -1145,6 +1143,32 @@ static void *
 ngx_http_sg_sign_palloc(void *pool, size_t size)
 {
     return ngx_http_sg_sign_alloc(ngx_palloc(pool, size));
+}
+
+
+/* for sg_sign_verify (ngx_sg_sign_verify.c): the one body size setting */
+
+size_t
+ngx_http_sg_sign_max_body_size(ngx_http_request_t *r)
+{
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    return slcf->max_body_size;
+}
+
+
+/* whether "sg_sign" is on in the location being merged (merged already) */
+
+ngx_flag_t
+ngx_http_sg_sign_conf_enabled(ngx_conf_t *cf)
+{
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    slcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_sg_sign_module);
+
+    return slcf->enable == 1;
 }
 
 

@@ -2,7 +2,8 @@
 /*
  * What the glue files of ngx_http_sg_sign_module share: header surgery
  * (ngx_sg_sign_headers.c), the settings sg_sign cannot be combined with
- * (ngx_sg_sign_forbidden.c), and the test build's allocation faults.
+ * (ngx_sg_sign_forbidden.c), what sg_sign_verify (ngx_sg_sign_verify.c)
+ * reuses, and the test build's allocation faults.
  */
 
 
@@ -65,6 +66,14 @@ const char *ngx_http_sg_sign_check_framing(ngx_http_request_t *r);
 
 char *ngx_http_sg_sign_check_forbidden(ngx_conf_t *cf, ngx_str_t *file,
     ngx_uint_t line);
+
+/* shared with sg_sign_verify (ngx_sg_sign_verify.c) */
+ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_str_t *body);
+size_t ngx_http_sg_sign_max_body_size(ngx_http_request_t *r);
+ngx_flag_t ngx_http_sg_sign_conf_enabled(ngx_conf_t *cf);
+char *ngx_http_sg_sign_verify_check_forbidden(ngx_conf_t *cf,
+    ngx_str_t *file, ngx_uint_t line);
 
 
 #endif /* _NGX_SG_SIGN_MODULE_H_INCLUDED_ */

@@ -68,12 +68,11 @@ sg_signer_t *
 sg_signer_load(const char *key_path, const char *passphrase_path,
     char *errbuf, size_t errlen)
 {
-    int                der_len;
     BIO               *bio;
     size_t             pem_len, pw_len, nkeys;
     EVP_PKEY          *pkey;
     sg_signer_t       *signer;
-    unsigned char     *pem, *pw, *eol, *der;
+    unsigned char     *pem, *pw, *eol;
     sg_signer_pass_t   pass;
 
     if (errbuf != NULL && errlen > 0) {
@@ -188,22 +187,13 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
     signer->bits = EVP_PKEY_get_bits(pkey);
     signer->sig_len = (size_t) EVP_PKEY_get_size(pkey);
 
-    /* the fingerprint operators compare with "openssl pkey -pubout" */
-    der = NULL;
-    der_len = i2d_PUBKEY(pkey, &der);
-
-    if (der_len <= 0 || der == NULL) {
-        ERR_clear_error();
-        OPENSSL_free(der);
+    if (sg_public_key_fingerprint(pkey, signer->fingerprint) != 0) {
         sg_error_format(errbuf, errlen,
                         "key file \"%s\": cannot encode the public key",
                         key_path);
         sg_signer_free(signer);
         return NULL;
     }
-
-    sg_sha256_hex(der, (size_t) der_len, signer->fingerprint);
-    OPENSSL_free(der);
 
     /*
      * fail at "nginx -t", not on the first payout, if this key or this
@@ -322,6 +312,31 @@ sg_sha256_hex(const void *data, size_t len, char out[SG_SHA256_HEX_LEN + 1])
 
     sg_signer_hex(md, n, out);
     out[SG_SHA256_HEX_LEN] = '\0';
+}
+
+
+int
+sg_public_key_fingerprint(const struct evp_pkey_st *pkey,
+    char out[SG_SHA256_HEX_LEN + 1])
+{
+    int             der_len;
+    unsigned char  *der;
+
+    out[0] = '\0';
+
+    der = NULL;
+    der_len = i2d_PUBKEY(pkey, &der);
+
+    if (der_len <= 0 || der == NULL) {
+        ERR_clear_error();
+        OPENSSL_free(der);
+        return -1;
+    }
+
+    sg_sha256_hex(der, (size_t) der_len, out);
+    OPENSSL_free(der);
+
+    return (out[0] != '\0') ? 0 : -1;
 }
 
 
@@ -489,6 +504,14 @@ static int
 sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
     size_t errlen)
 {
+    return sg_rsa_key_check("key file", key_path, pkey, errbuf, errlen);
+}
+
+
+int
+sg_rsa_key_check(const char *what, const char *path,
+    const struct evp_pkey_st *pkey, char *errbuf, size_t errlen)
+{
     int          bits;
     const char  *type;
 
@@ -502,8 +525,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
 
         /* "an EC", "an ED25519", "an RSA-PSS", but "a DSA" */
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\" is %s %s key; an RSA key is required",
-                        key_path,
+                        "%s \"%s\" is %s %s key; an RSA key is required",
+                        what, path,
                         strchr("AEFHILMNORSX", type[0]) != NULL ? "an" : "a",
                         type);
         return -1;
@@ -513,8 +536,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
 
     if (bits < SG_SIGNER_MIN_BITS) {
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\": RSA key is %d bits; at least %d "
-                        "are required", key_path, bits, SG_SIGNER_MIN_BITS);
+                        "%s \"%s\": RSA key is %d bits; at least %d are "
+                        "required", what, path, bits, SG_SIGNER_MIN_BITS);
         return -1;
     }
 
@@ -522,8 +545,8 @@ sg_signer_check_key(const char *key_path, EVP_PKEY *pkey, char *errbuf,
         || EVP_PKEY_get_size(pkey) > SG_SIGNER_MAX_SIG)
     {
         sg_error_format(errbuf, errlen,
-                        "key file \"%s\": RSA key is %d bits; at most %d "
-                        "are supported", key_path, bits, SG_SIGNER_MAX_BITS);
+                        "%s \"%s\": RSA key is %d bits; at most %d are "
+                        "supported", what, path, bits, SG_SIGNER_MAX_BITS);
         return -1;
     }
 

@@ -63,5 +63,24 @@ int sg_signer_sign(const sg_signer_t *signer, sg_encoding_t enc,
 void sg_sha256_hex(const void *data, size_t len,
     char out[SG_SHA256_HEX_LEN + 1]);
 
+/*
+ * The fingerprint of an OpenSSL EVP_PKEY (struct evp_pkey_st), private or
+ * public: sg_sha256_hex() of its DER SubjectPublicKeyInfo, the one
+ * operators get from "openssl pkey -pubout -outform DER | sha256sum".
+ * Shared by the signer and the verifier (sg_verify.c).  Returns 0, or -1.
+ */
+struct evp_pkey_st;
+
+int sg_public_key_fingerprint(const struct evp_pkey_st *pkey,
+    char out[SG_SHA256_HEX_LEN + 1]);
+
+/*
+ * Whether pkey is a key the gateway signs or verifies with: RSA (not
+ * RSA-PSS), SG_SIGNER_MIN_BITS to 16384 bits.  Returns 0, or -1 with a
+ * message naming "what" and path in errbuf.
+ */
+int sg_rsa_key_check(const char *what, const char *path,
+    const struct evp_pkey_st *pkey, char *errbuf, size_t errlen);
+
 
 #endif /* SG_SIGNER_H */

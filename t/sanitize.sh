@@ -126,7 +126,7 @@ shopt -s nullglob
 reports=("$LOGS"/asan.* "$LOGS"/ubsan.*)
 ours=()
 for f in "${reports[@]}"; do
-    if grep -qE 'ngx_sg_sign_[a-z_]+\.c|/src/sg_[a-z_]+\.[ch]|ngx_http_sg_sign_|\bsg_(json|jcs|schema|body|signer|error)_' "$f"; then
+    if grep -qE 'ngx_sg_sign_[a-z_]+\.c|/src/sg_[a-z_]+\.[ch]|ngx_http_sg_sign_|\bsg_(json|jcs|schema|body|signer|verify|verifier|error)_' "$f"; then
         ours+=("$f")
     fi
 done

@@ -63,7 +63,7 @@ prove_rc=$?
 perl -e '
     use strict;
     use warnings;
-    my $module = qr/\((?:ngx_sg_sign_\w+|sg_\w+)\.[ch]:\d+\)|ngx_http_sg_sign_|\bsg_(?:json|jcs|schema|body|signer|error)_\w+|ngx_http_sg_sign_module\.so/;
+    my $module = qr/\((?:ngx_sg_sign_\w+|sg_\w+)\.[ch]:\d+\)|ngx_http_sg_sign_|\bsg_(?:json|jcs|schema|body|signer|verify|verifier|error)_\w+|ngx_http_sg_sign_module\.so/;
     my ($files, $summaries, @fail, %info) = (0, 0);
     for my $f (sort @ARGV) {
         open my $fh, "<", $f or next;
