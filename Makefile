@@ -27,7 +27,7 @@ FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
               perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
               libclang-rt-14-dev valgrind wrk json-schema-test-suite \
-              node-ajv iso-codes
+              node-ajv iso-codes gdb
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
