@@ -8,6 +8,7 @@
 
 #include "ngx_sg_sign_module.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -49,8 +50,8 @@ static char *ngx_sg_sign_secure_heap(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_sg_sign_secure_heap_create(ngx_conf_t *cf,
     ngx_sg_sign_secure_heap_conf_t *shcf);
-static void ngx_sg_sign_secure_heap_raise_memlock(ngx_log_t *log,
-    size_t size);
+static int ngx_sg_sign_secure_heap_lock(void);
+static void ngx_sg_sign_secure_heap_atfork_child(void);
 static ngx_int_t ngx_sg_sign_secure_heap_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_sg_sign_secure_heap_find(ngx_pid_t pid, uintptr_t addr,
     ngx_sg_sign_secure_heap_map_t *map);
@@ -432,69 +433,35 @@ ngx_sg_sign_secure_heap_create(ngx_conf_t *cf,
         }
     }
 
-    ngx_sg_sign_secure_heap_raise_memlock(cf->log, shcf->size);
+    /*
+     * mlock() is not inherited across fork(): not by the daemonized
+     * master, not by workers.  A child locks its copy again at once, while
+     * it is still root (no RLIMIT_MEMLOCK then).  glibc forgets the handler
+     * when the module is unloaded (dlclose).
+     */
+    if (ngx_sg_sign_secure_heap_start != 0
+        && pthread_atfork(NULL, NULL, ngx_sg_sign_secure_heap_atfork_child)
+           != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "pthread_atfork() failed: workers lock the "
+                           "secure heap within RLIMIT_MEMLOCK only");
+    }
 
     return NGX_OK;
 }
 
 
-/*
- * mlock() is not inherited across fork(): a worker, no longer root, can
- * lock its copy of the heap again only within RLIMIT_MEMLOCK.  The master,
- * while root, lets it.
- */
-
-static void
-ngx_sg_sign_secure_heap_raise_memlock(ngx_log_t *log, size_t size)
-{
-    struct rlimit  rl;
-
-    if (geteuid() != 0 || getrlimit(RLIMIT_MEMLOCK, &rl) != 0
-        || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= size)
-    {
-        return;
-    }
-
-    rl.rlim_cur = size;
-
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < size) {
-        rl.rlim_max = size;
-    }
-
-    if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
-        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
-                      "sg_sign: cannot raise RLIMIT_MEMLOCK to %uz bytes "
-                      "for the workers", size);
-    }
-}
-
+/* the fallback when the fork handler could not lock (not root) */
 
 static ngx_int_t
 ngx_sg_sign_secure_heap_init_process(ngx_cycle_t *cycle)
 {
-    int            rc;
-    size_t         len;
     struct rlimit  rl;
 
-    if (ngx_sg_sign_secure_heap_start == 0) {
-        return NGX_OK;
-    }
-
-    len = ngx_sg_sign_secure_heap_end - ngx_sg_sign_secure_heap_start;
-
-    /* as OpenSSL does: lock pages as they are touched, not all at once */
-#if defined(SYS_mlock2) && defined(MLOCK_ONFAULT)
-    rc = syscall(SYS_mlock2, (void *) ngx_sg_sign_secure_heap_start, len,
-                 MLOCK_ONFAULT);
-
-    if (rc == -1 && ngx_errno == NGX_ENOSYS) {
-        rc = mlock((void *) ngx_sg_sign_secure_heap_start, len);
-    }
-#else
-    rc = mlock((void *) ngx_sg_sign_secure_heap_start, len);
-#endif
-
-    if (rc == 0) {
+    if (ngx_sg_sign_secure_heap_start == 0
+        || ngx_sg_sign_secure_heap_lock() == 0)
+    {
         return NGX_OK;
     }
 
@@ -506,9 +473,46 @@ ngx_sg_sign_secure_heap_init_process(ngx_cycle_t *cycle)
     ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
                   "sg_sign: cannot lock the secure heap in this worker "
                   "(RLIMIT_MEMLOCK %uz bytes, heap %uz): its pages may be "
-                  "swapped out", (size_t) rl.rlim_cur, len);
+                  "swapped out", (size_t) rl.rlim_cur,
+                  (size_t) (ngx_sg_sign_secure_heap_end
+                            - ngx_sg_sign_secure_heap_start));
 
     return NGX_OK;
+}
+
+
+static void
+ngx_sg_sign_secure_heap_atfork_child(void)
+{
+    if (ngx_sg_sign_secure_heap_start != 0) {
+        (void) ngx_sg_sign_secure_heap_lock();
+    }
+}
+
+
+/* as OpenSSL does: pages are locked as they are touched, not all at once */
+
+static int
+ngx_sg_sign_secure_heap_lock(void)
+{
+    int      rc;
+    void    *start;
+    size_t   len;
+
+    start = (void *) ngx_sg_sign_secure_heap_start;
+    len = ngx_sg_sign_secure_heap_end - ngx_sg_sign_secure_heap_start;
+
+#if defined(SYS_mlock2) && defined(MLOCK_ONFAULT)
+    rc = syscall(SYS_mlock2, start, len, MLOCK_ONFAULT);
+
+    if (rc == -1 && ngx_errno == NGX_ENOSYS) {
+        rc = mlock(start, len);
+    }
+#else
+    rc = mlock(start, len);
+#endif
+
+    return rc;
 }
 
 
