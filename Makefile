@@ -150,6 +150,7 @@ bench: deps
 	bench/bench_core.sh
 	bench/bench.sh
 	bench/held_memory.sh
+	bench/secure_heap.sh
 
 soak: deps
 	$(MAKE) module
