@@ -159,6 +159,10 @@ ngx_sg_sign_secure_heap_check(ngx_log_t *log)
     /* CRYPTO_secure_used() crashes in OpenSSL 3.0 without a heap */
     used = CRYPTO_secure_used();
 
+    ngx_log_debug2(NGX_LOG_DEBUG_CORE, log, 0,
+                   "sg_sign: secure heap %uz of %uz bytes used",
+                   used, ngx_sg_sign_secure_heap_size);
+
     if (used < NGX_SG_SIGN_SECURE_HEAP_HIGH(ngx_sg_sign_secure_heap_size)
         || ngx_time() - ngx_sg_sign_secure_heap_warned
            < NGX_SG_SIGN_SECURE_HEAP_WARN_EVERY)
