@@ -64,6 +64,33 @@ for my $case (['100k', 'not a power of two'], ['1k', 'below a page'],
 }
 
 
+# a master that may not lock the heap (not root, RLIMIT_MEMLOCK below it)
+SKIP: {
+    skip 'needs root and setpriv to run nginx -t as nobody', 2
+        unless $> == 0 && grep { -x "$_/setpriv" } split /:/, $ENV{PATH};
+    my $np = "$dir/nobody";
+    mkdir $np;
+    write_file("$np/partner.key", $key->{pem}, 0600);
+    my $conf = $t->write_conf($t->gateway(
+        "sg_sign on; sg_sign_project p; sg_sign_key $np/partner.key;"),
+        main => 'sg_sign_secure_heap 1m;');
+    $conf = read_file($conf);
+    $conf =~ s{\Q$dir\E/(?!nobody/)}{$np/}g;
+    write_file("$np/nginx.conf", $conf, 0644);
+    mkdir "$np/logs";
+    system('chown', '-R', 'nobody', $np) == 0 or die "chown\n";
+    my $r = SgSign::Test::run_cmd('setpriv', '--reuid=nobody',
+        '--regid=nogroup', '--clear-groups', 'sh', '-c',
+        'ulimit -l 64 && exec "$@"', 'sh', $SgSign::Test::NGINX, '-t',
+        '-p', "$np/", '-c', "$np/nginx.conf", '-e', "$np/logs/error.log");
+    is $r->{rc}, 0, 'nginx -t as nobody with a 64 KB RLIMIT_MEMLOCK passes'
+        or diag $r->{output};
+    like $r->{output}, text_re('[warn]', 'the secure heap is not locked in '
+        . 'memory: RLIMIT_MEMLOCK (65536 bytes) is below its 1048576 bytes'),
+        '... and warns that the heap is not locked, and why';
+}
+
+
 # ---------------------------------------------------------------- running
 
 $t->start_provider(public_key => $key->{pub});
