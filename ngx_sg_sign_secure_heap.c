@@ -38,7 +38,6 @@ typedef struct {
 typedef struct {
     uintptr_t                   start;
     uintptr_t                   end;
-    unsigned                    locked:1;
     unsigned                    dontdump:1;
 } ngx_sg_sign_secure_heap_map_t;
 
@@ -228,7 +227,7 @@ ngx_sg_sign_secure_heap_init_conf(ngx_cycle_t *cycle, void *conf)
         return NGX_CONF_OK;     /* nothing runs: nothing to compare */
     }
 
-    n = read(fd, buf, sizeof(buf) - 1);
+    n = ngx_read_fd(fd, buf, sizeof(buf) - 1);
     (void) ngx_close_file(fd);
 
     if (n <= 0) {
@@ -572,7 +571,6 @@ ngx_sg_sign_secure_heap_find(ngx_pid_t pid, uintptr_t addr,
             continue;
         }
 
-        map->locked = (ngx_strstr(line, " lo") != NULL);
         map->dontdump = (ngx_strstr(line, " dd") != NULL);
 
         if (addr != 0 || map->dontdump) {
