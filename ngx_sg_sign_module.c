@@ -24,6 +24,10 @@
 
 #define NGX_HTTP_SG_SIGN_DEFAULT_SCHEMA   "session/start/payout"
 
+/* what the private numbers of the largest key (RSA-16384) take in the
+   secure heap, rounded as its buddy allocator does */
+#define NGX_HTTP_SG_SIGN_SECURE_KEY_ROOM  8192
+
 /*
  * The built-in that is no provider method: "any JSON object", what
  * "sg_sign_schema auto unknown=object" signs unknown methods with.
@@ -1197,6 +1201,8 @@ static ngx_int_t
 ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
 {
+    ngx_sg_sign_secure_heap_check(r->connection->log);
+
     if (!ctx->signed_ok) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "sg_sign: signing failed with key sha256:%s",
@@ -1993,8 +1999,22 @@ ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
 
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "sg_sign: %s in %V:%ui",
                       errbuf, &slcf->key_file, slcf->key_line);
+
+        /* OpenSSL's decoder says "unsupported" when the heap is full */
+        if (ngx_sg_sign_secure_heap_free()
+            < NGX_HTTP_SG_SIGN_SECURE_KEY_ROOM)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "sg_sign: the secure heap has %uz bytes free, "
+                          "maybe too few for this key: raise "
+                          "\"sg_sign_secure_heap\"",
+                          ngx_sg_sign_secure_heap_free());
+        }
+
         return NULL;
     }
+
+    ngx_sg_sign_secure_heap_key_loaded(cf);
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {

@@ -75,5 +75,10 @@ ngx_flag_t ngx_http_sg_sign_conf_enabled(ngx_conf_t *cf);
 char *ngx_http_sg_sign_verify_check_forbidden(ngx_conf_t *cf,
     ngx_str_t *file, ngx_uint_t line);
 
+/* sg_sign_secure_heap (ngx_sg_sign_secure_heap.c) */
+void ngx_sg_sign_secure_heap_key_loaded(ngx_conf_t *cf);
+size_t ngx_sg_sign_secure_heap_free(void);
+void ngx_sg_sign_secure_heap_check(ngx_log_t *log);
+
 
 #endif /* _NGX_SG_SIGN_MODULE_H_INCLUDED_ */

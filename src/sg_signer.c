@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -51,6 +55,7 @@ typedef struct {
 
 
 static size_t sg_signer_private_keys(const unsigned char *pem, size_t len);
+static void sg_signer_scrub_frees(int on);
 static void sg_signer_discard(unsigned char *buf, size_t len);
 static int sg_signer_password_cb(char *buf, int size, int rwflag, void *data);
 static void sg_signer_pem_error(const char *key_path,
@@ -150,9 +155,11 @@ sg_signer_load(const char *key_path, const char *passphrase_path,
          * a callback always, even without a passphrase: OpenSSL's default
          * one would prompt on the terminal of whoever runs "nginx -t"
          */
+        sg_signer_scrub_frees(1);
         pkey = PEM_read_bio_PrivateKey(bio, NULL, sg_signer_password_cb,
                                        &pass);
         BIO_free(bio);
+        sg_signer_scrub_frees(0);
 
         if (pkey == NULL) {
             sg_signer_pem_error(key_path, passphrase_path, pem, &pass,
@@ -398,6 +405,27 @@ sg_signer_private_keys(const unsigned char *pem, size_t len)
 }
 
 
+/*
+ * OpenSSL 3.0's decoders copy the DER of the key into ordinary memory and
+ * free it without cleansing it (decode_der2key.c: OPENSSL_free(der)), and
+ * the private numbers are found there later, in freed memory.  While a key
+ * is decoded, glibc's M_PERTURB makes free() overwrite what it frees; the
+ * chunks its tcache keeps (up to 1032 bytes) are not overwritten, and the
+ * DER of an RSA key of 2048 bits or more is larger.  Config time: single
+ * threaded.
+ */
+
+static void
+sg_signer_scrub_frees(int on)
+{
+#if defined(__GLIBC__) && defined(M_PERTURB)
+    (void) mallopt(M_PERTURB, on ? 0x5a : 0);
+#else
+    (void) on;
+#endif
+}
+
+
 static void
 sg_signer_discard(unsigned char *buf, size_t len)
 {
@@ -601,16 +629,43 @@ sg_signer_raw(const sg_signer_t *signer, const void *data, size_t len,
 }
 
 
+/*
+ * On a copy of the key: signing caches Montgomery contexts for p and q
+ * (plain copies of the primes, outside the secure heap) in the key itself;
+ * the copy's go with it, cleansed, and the master keeps none.  A key
+ * OpenSSL cannot copy (one with its own RSA_METHOD) is tested itself, but
+ * not when a secure heap was asked for.
+ */
+
 static int
 sg_signer_self_test(const sg_signer_t *signer)
 {
     int                 rc;
     size_t              sig_len;
     EVP_MD_CTX         *ctx;
+    sg_signer_t         copy;
     unsigned char       sig[SG_SIGNER_MAX_SIG];
     static const char   msg[] = "sg_signer self-test";
 
-    if (sg_signer_raw(signer, msg, sizeof(msg) - 1, sig, &sig_len) != 0) {
+    copy = *signer;
+    copy.pkey = EVP_PKEY_dup(signer->pkey);
+
+    if (copy.pkey == NULL) {
+        ERR_clear_error();
+
+        /* with a secure heap, a key of ours is copied unless it is full */
+        if (CRYPTO_secure_malloc_initialized()) {
+            return -1;
+        }
+
+        rc = sg_signer_raw(signer, msg, sizeof(msg) - 1, sig, &sig_len);
+
+    } else {
+        rc = sg_signer_raw(&copy, msg, sizeof(msg) - 1, sig, &sig_len);
+        EVP_PKEY_free(copy.pkey);
+    }
+
+    if (rc != 0) {
         return -1;
     }
 
