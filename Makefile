@@ -27,7 +27,7 @@ FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
               perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
               libclang-rt-14-dev valgrind wrk json-schema-test-suite \
-              node-ajv iso-codes
+              node-ajv iso-codes prometheus
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -98,9 +98,11 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
-# the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS
+# the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS; its
+# metrics zone has another layout version, for t/metrics.t to reload onto
 $(FAULT_BUILD)/objs/Makefile: config $(SCHEMA_DEPS)
-	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1)
+	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1 \
+	    -DNGX_HTTP_SG_SIGN_METRICS_LAYOUT=1001)
 
 $(FAULT_MODULE): $(FAULT_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(FAULT_BUILD) -f objs/Makefile modules
