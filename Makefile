@@ -98,11 +98,9 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
-# the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS; its
-# metrics zone has another layout version, for t/metrics.t to reload onto
+# the fault-injection build (t/alloc_faults.t): NGX_SG_SIGN_FAULTS
 $(FAULT_BUILD)/objs/Makefile: config $(SCHEMA_DEPS)
-	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1 \
-	    -DNGX_HTTP_SG_SIGN_METRICS_LAYOUT=1001)
+	$(call configure_nginx,$(FAULT_BUILD),-DNGX_SG_SIGN_FAULTS=1)
 
 $(FAULT_MODULE): $(FAULT_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(FAULT_BUILD) -f objs/Makefile modules

@@ -15,13 +15,15 @@
 
 /*
  * Bumped with every change to ngx_http_sg_sign_metrics_shm_t or to how a
- * counter is found in it.  A reload onto a module with another layout
- * starts a fresh block instead of misreading this one.  The fault build
- * (`make faults`) sets another one, so that t/metrics.t can reload onto it.
+ * counter is found in it: a zone kept by a reload is used only if it was
+ * laid out by the same version with the same labels (its header says so),
+ * else counting starts afresh rather than misreading it.  A reload does
+ * not bring new module code today (the old .so stays loaded, RTLD_GLOBAL,
+ * and the new one's symbols resolve to it; restarts and binary upgrades
+ * make new zones), so this is the guard for whatever changes that.  The
+ * fault build takes "layout=N" on sg_sign_metrics_zone to test it.
  */
-#ifndef NGX_HTTP_SG_SIGN_METRICS_LAYOUT
 #define NGX_HTTP_SG_SIGN_METRICS_LAYOUT     1
-#endif
 
 #define NGX_HTTP_SG_SIGN_METRICS_METHODS    32   /* built-ins + "other" */
 #define NGX_HTTP_SG_SIGN_METRICS_OUTCOMES   24
@@ -163,6 +165,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t             *zone;
     ngx_http_sg_sign_metrics_shm_t  *shm;
+    ngx_uint_t                  layout;       /* the version */
 
     /* the labels, in the order of the zone's arrays */
     ngx_str_t                   methods[NGX_HTTP_SG_SIGN_METRICS_METHODS];
@@ -208,12 +211,20 @@ static char *ngx_http_sg_sign_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_sg_sign_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_sg_sign_metrics_init(ngx_conf_t *cf);
+#if (NGX_SG_SIGN_FAULTS)
+static void ngx_http_sg_sign_metrics_fault(ngx_http_request_t *r,
+    ngx_http_sg_sign_metrics_main_conf_t *mcf);
+#endif
 
 
 static ngx_command_t  ngx_http_sg_sign_metrics_commands[] = {
 
     { ngx_string("sg_sign_metrics_zone"),
+#if (NGX_SG_SIGN_FAULTS)
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
+#else
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+#endif
       ngx_http_sg_sign_metrics_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -275,6 +286,10 @@ ngx_http_sg_sign_metrics_log_handler(ngx_http_request_t *r)
     ngx_http_sg_sign_metrics_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_sg_sign_metrics_module);
+
+#if (NGX_SG_SIGN_FAULTS)
+    ngx_http_sg_sign_metrics_fault(r, mcf);
+#endif
 
     ngx_http_sg_sign_metrics_count(r, mcf);
 
@@ -968,7 +983,7 @@ ngx_http_sg_sign_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         shm = shpool->data;
 
         if (sg_metrics_header_match(shm ? &shm->header : NULL,
-                                    NGX_HTTP_SG_SIGN_METRICS_LAYOUT, hash,
+                                    mcf->layout, hash,
                                     sizeof(ngx_http_sg_sign_metrics_shm_t)))
         {
             mcf->shm = shm;
@@ -994,7 +1009,7 @@ ngx_http_sg_sign_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    sg_metrics_header_set(&shm->header, NGX_HTTP_SG_SIGN_METRICS_LAYOUT, hash,
+    sg_metrics_header_set(&shm->header, mcf->layout, hash,
                           sizeof(ngx_http_sg_sign_metrics_shm_t));
 
     shpool->data = shm;
@@ -1272,14 +1287,8 @@ ngx_http_sg_sign_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /*
-     * The tag is nginx's, not this module's: a reload onto another build
-     * of the module (another .so) keeps the zone when the sizes agree,
-     * and the layout check in the zone's init decides about the counters.
-     */
-
     mcf->zone = ngx_shared_memory_add(cf, &value[1], size,
-                                      &ngx_http_core_module);
+                                      &ngx_http_sg_sign_metrics_module);
     if (mcf->zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1293,6 +1302,23 @@ ngx_http_sg_sign_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     mcf->zone->init = ngx_http_sg_sign_metrics_init_zone;
     mcf->zone->data = mcf;
+
+    mcf->layout = NGX_HTTP_SG_SIGN_METRICS_LAYOUT;
+
+#if (NGX_SG_SIGN_FAULTS)
+    /* the test build: "layout=N" plays another module version */
+    if (cf->args->nelts == 4) {
+        if (ngx_strncmp(value[3].data, "layout=", 7) != 0) {
+            return "takes \"layout=N\" after the size (test build)";
+        }
+
+        mcf->layout = ngx_atoi(value[3].data + 7, value[3].len - 7);
+
+        if (mcf->layout == (ngx_uint_t) NGX_ERROR) {
+            return "takes \"layout=N\" after the size (test build)";
+        }
+    }
+#endif
 
     return NGX_CONF_OK;
 }
@@ -1354,3 +1380,52 @@ ngx_http_sg_sign_metrics_init(ngx_conf_t *cf)
 
     return NGX_OK;
 }
+
+
+#if (NGX_SG_SIGN_FAULTS)
+
+/*
+ * The test build: until webhooks and HSM keys call their hooks, a request
+ * carrying "X-SG-Fault-Metrics-Webhook: OUTCOME" reports a webhook verdict
+ * and "X-SG-Fault-Metrics-Hsm: 0|1" an HSM state for every key.
+ */
+
+static void
+ngx_http_sg_sign_metrics_fault(ngx_http_request_t *r,
+    ngx_http_sg_sign_metrics_main_conf_t *mcf)
+{
+    u_char                           fp[SG_SHA256_HEX_LEN + 1];
+    ngx_uint_t                       i;
+    ngx_table_elt_t                 *h;
+    ngx_http_sg_sign_metrics_key_t  *k;
+    ngx_http_sg_sign_header_iter_t   it;
+
+    for (h = ngx_http_sg_sign_header_first(r, &it);
+         h;
+         h = ngx_http_sg_sign_header_next(&it))
+    {
+        if (h->key.len == sizeof("x-sg-fault-metrics-webhook") - 1
+            && ngx_strncmp(h->lowcase_key, "x-sg-fault-metrics-webhook",
+                           h->key.len) == 0)
+        {
+            ngx_http_sg_sign_metrics_webhook(r, &h->value);
+
+        } else if (h->key.len == sizeof("x-sg-fault-metrics-hsm") - 1
+                   && ngx_strncmp(h->lowcase_key, "x-sg-fault-metrics-hsm",
+                                  h->key.len) == 0)
+        {
+            k = mcf->keys.elts;
+
+            for (i = 0; i < mcf->keys.nelts; i++) {
+                ngx_memcpy(fp, k[i].fingerprint, SG_SHA256_HEX_LEN);
+                fp[SG_SHA256_HEX_LEN] = '\0';
+
+                ngx_http_sg_sign_metrics_hsm((const char *) fp,
+                                             h->value.len == 1
+                                             && h->value.data[0] == '1');
+            }
+        }
+    }
+}
+
+#endif
