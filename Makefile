@@ -150,6 +150,7 @@ bench: deps
 	bench/bench_core.sh
 	bench/bench.sh
 	bench/held_memory.sh
+	bench/metrics_cost.sh
 
 soak: deps
 	$(MAKE) module
