@@ -66,15 +66,17 @@ static ngx_str_t  ngx_http_sg_sign_metrics_classes[] = {
 
 
 /*
- * The outcomes of a webhook verification: a fixed set, so that no caller
- * string becomes a label.  A name not listed is counted as "other".
+ * The outcomes of a webhook verification (sg_sign_verify's table): a fixed
+ * set, so that no caller string becomes a label.  A name not listed is
+ * counted as "other".
  */
 static ngx_str_t  ngx_http_sg_sign_metrics_webhook_outcomes[] = {
     ngx_string("verified"),
     ngx_string("invalid_signature"),
+    ngx_string("subrequest_refused"),
     ngx_string("method_not_allowed"),
     ngx_string("body_too_large"),
-    ngx_string("subrequest_refused"),
+    ngx_string("verification_failed"),
     ngx_string("other")
 };
 
