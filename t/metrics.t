@@ -504,6 +504,48 @@ is $before->{req_key($P, 'signed')}, 2, 'the fault build counts';
         'histogram: the sum has its 300 ms';
 }
 
+# every allocation of a payout failed in turn (the fault build): a 500
+# signing_failed is never counted as signed, not even when the signature
+# was computed and putting it on the request failed (Envoy's trap)
+{
+    my $hc = 'sg_sign_signing_seconds_count{mode="inline"}';
+    my ($m0) = scrape();
+    my $up0 = $t->upstream_count;
+    my (%got, $after_sign);
+    for my $n (1 .. 40) {
+        my ($mb) = scrape();
+        my $res = $t->request(path => $PAY_PATH, body => $PAY,
+            headers => [['X-SG-Fault-Alloc', $n]]);
+        my ($ma) = scrape();
+        my $st = $res->status // 'none';
+        $got{$st}++;
+        $after_sign++ if $st eq '500' && $ma->{$hc} > $mb->{$hc};
+    }
+    my ($m) = scrape();
+    # by outcome, whatever the method (one refused before auto found it
+    # is "other")
+    my $d = sub {
+        my ($outcome) = @_;
+        my $n = 0;
+        for my $k (grep { /\Asg_sign_requests_total\{.*,outcome="\Q$outcome\E"\}/ }
+            keys %$m)
+        {
+            $n += $m->{$k} - ($m0->{$k} // 0);
+        }
+        return $n;
+    };
+    ok $got{500} && $got{200}, 'alloc faults: some payouts failed, the '
+        . 'rest were signed' or diag explain \%got;
+    ok $after_sign, 'alloc faults: some failed after their signature was '
+        . 'computed';
+    is $d->('signing_failed'), $got{500} // 0,
+        'alloc faults: each 500 is counted signing_failed';
+    is $d->('signed'), $got{200} // 0,
+        'alloc faults: only the 200s are counted signed';
+    is $t->upstream_count - $up0, $got{200} // 0,
+        'alloc faults: only the signed ones reached the provider';
+}
+
 # sg_sign_thread_pool_queue: one thread, three slow signatures: two wait
 {
     my $pc = 'sg_sign_signing_seconds_count{mode="pool"}';
