@@ -527,9 +527,8 @@ is $before->{req_key($P, 'signed')}, 2, 'the fault build counts';
     my $d = sub {
         my ($outcome) = @_;
         my $n = 0;
-        for my $k (grep { /\Asg_sign_requests_total\{.*,outcome="\Q$outcome\E"\}/ }
-            keys %$m)
-        {
+        my $re = qr/\Asg_sign_requests_total\{.*,outcome="\Q$outcome\E"\}/;
+        for my $k (grep { /$re/ } keys %$m) {
             $n += $m->{$k} - ($m0->{$k} // 0);
         }
         return $n;
