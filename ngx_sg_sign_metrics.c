@@ -661,8 +661,9 @@ ngx_http_sg_sign_metrics_key_find(ngx_array_t *keys, const char *fingerprint)
 static ngx_int_t
 ngx_http_sg_sign_metrics_handler(ngx_http_request_t *r)
 {
+    off_t                                  len;
     ngx_int_t                              rc;
-    ngx_chain_t                            out;
+    ngx_chain_t                            out, *cl;
     ngx_http_sg_sign_metrics_main_conf_t  *mcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -691,7 +692,7 @@ ngx_http_sg_sign_metrics_handler(ngx_http_request_t *r)
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
     r->headers_out.content_type_lowcase = NULL;
 
-    /* a scrape is a snapshot: never a cached one */
+    /* a range of one snapshot and another would not add up */
     r->allow_ranges = 0;
 
     if (r->method == NGX_HTTP_HEAD) {
@@ -699,6 +700,14 @@ ngx_http_sg_sign_metrics_handler(ngx_http_request_t *r)
         r->headers_out.content_length_n = -1;
         return ngx_http_send_header(r);
     }
+
+    len = 0;
+
+    for (cl = &out; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    r->headers_out.content_length_n = len;
 
     rc = ngx_http_send_header(r);
 
