@@ -25,6 +25,9 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use SgSign::Test qw(read_file error_ok);
 
+plan skip_all => 'two workers and reloads: not under SG_SIGN_VALGRIND '
+    . '(one foreground process)' if $SgSign::Test::FOREGROUND;
+
 my $ROOT = $SgSign::Test::ROOT;
 my $FAULTS = "$ROOT/build/faults/ngx_http_sg_sign_module.so";
 die "$FAULTS not built (run `make faults`)\n" unless -f $FAULTS;
