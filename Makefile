@@ -32,7 +32,7 @@ DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
               perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
               libclang-rt-14-dev valgrind wrk json-schema-test-suite \
               node-ajv iso-codes libp11-kit-dev dpkg-dev debhelper \
-              fakeroot lintian git binutils gdb
+              fakeroot lintian git binutils gdb prometheus
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -157,6 +157,7 @@ bench: deps
 	bench/bench.sh
 	bench/held_memory.sh
 	bench/secure_heap.sh
+	bench/metrics_cost.sh
 
 soak: deps
 	$(MAKE) module

@@ -141,12 +141,14 @@ typedef struct {
     sg_signer_t                *signer;      /* the key that signed */
     ngx_str_t                   error_json;  /* the error body to send */
     ngx_buf_t                   error_buf;   /* sends it, allocation-free */
+    uint64_t                    sign_time;   /* ns, for the metrics */
 #if (NGX_SG_SIGN_FAULTS)
     ngx_msec_t                  sign_delay;
 #endif
     unsigned                    started:1;   /* the precontent phase ran */
     unsigned                    signed_ok:1;
     unsigned                    error_done:1;
+    unsigned                    pooled:1;    /* signed in a thread pool */
 } ngx_http_sg_sign_ctx_t;
 
 
@@ -155,6 +157,7 @@ typedef struct {
 typedef struct {
     ngx_http_sg_sign_ctx_t     *ctx;
     ngx_uint_t                  encoding;
+    ngx_atomic_t               *queued;      /* the metrics' gauge */
 } ngx_http_sg_sign_task_ctx_t;
 
 #endif
@@ -486,6 +489,7 @@ static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
 static ngx_int_t
 ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
@@ -537,9 +541,14 @@ ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "sg_sign: subrequest to \"%V\" refused", &r->uri);
 
-        return ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
-                                       NULL);
+        rc = ngx_http_sg_sign_refuse(r, ctx,
+                                     NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
+                                     NULL);
+
+        /* a subrequest has no log phase of its own */
+        ngx_http_sg_sign_metrics_request(r);
+
+        return rc;
     }
 
     if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_auth_headers,
@@ -1181,6 +1190,10 @@ ngx_http_sg_sign_conf_enabled(ngx_conf_t *cf)
 static void
 ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
 {
+    uint64_t  start;
+
+    start = ngx_http_sg_sign_metrics_clock();
+
 #if (NGX_SG_SIGN_FAULTS)
     if (ctx->sign_delay) {
         ngx_msleep(ctx->sign_delay);
@@ -1192,6 +1205,8 @@ ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
                                      (char *) ctx->signature.data,
                                      &ctx->signature.len)
                       == 0);
+
+    ctx->sign_time = ngx_http_sg_sign_metrics_clock() - start;
 }
 
 
@@ -1202,6 +1217,7 @@ ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
 {
     ngx_sg_sign_secure_heap_check(r->connection->log);
+    ngx_http_sg_sign_metrics_signing(r, ctx->pooled, ctx->sign_time);
 
     if (!ctx->signed_ok) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1260,6 +1276,9 @@ ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     tctx = task->ctx;
     tctx->ctx = ctx;
     tctx->encoding = slcf->encoding;
+    tctx->queued = ngx_http_sg_sign_metrics_queue_add(r, slcf->thread_pool);
+
+    ctx->pooled = 1;
 
     task->handler = ngx_http_sg_sign_thread_handler;
     task->event.handler = ngx_http_sg_sign_thread_event_handler;
@@ -1271,6 +1290,7 @@ ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     r->read_event_handler = ngx_http_test_reading;
 
     if (ngx_thread_task_post(slcf->thread_pool, task) != NGX_OK) {
+        ngx_http_sg_sign_metrics_queue_sub(tctx->queued);
         r->read_event_handler = ngx_http_block_reading;
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
@@ -1287,6 +1307,8 @@ static void
 ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_sg_sign_task_ctx_t  *tctx = data;
+
+    ngx_http_sg_sign_metrics_queue_sub(tctx->queued);
 
     ngx_http_sg_sign_sign(tctx->ctx, tctx->encoding);
 }
@@ -1753,6 +1775,78 @@ found:
 }
 
 
+/*
+ * For the metrics (ngx_sg_sign_metrics.c): the outcome and the method of
+ * the last sg_sign location the request entered, as $sg_sign_status and
+ * $sg_sign_method say.  Without auto the method is the name of the
+ * location's schema.
+ */
+
+ngx_int_t
+ngx_http_sg_sign_request_info(ngx_http_request_t *r,
+    ngx_http_sg_sign_request_info_t *info)
+{
+    ngx_uint_t                     i;
+    sg_schema_t                   *schema;
+    ngx_http_sg_sign_ctx_t        *ctx;
+    ngx_http_sg_sign_schema_t     *s;
+    ngx_http_sg_sign_loc_conf_t   *slcf;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    ctx = ngx_http_sg_sign_last_ctx(r);
+
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    info->outcome = ctx->outcome;
+    info->is_signed = (ctx->outcome == NGX_HTTP_SG_SIGN_SIGNED);
+    info->method = ctx->method;
+
+    if (info->method.len) {
+        return NGX_OK;
+    }
+
+    schema = ctx->schema;
+
+    if (schema == NULL) {
+        /* refused before the precontent phase */
+        slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+        if (slcf->enable && !slcf->auto_method) {
+            schema = slcf->schema;
+        }
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_sg_sign_module);
+    s = smcf->schemas.elts;
+
+    for (i = 0; schema && i < smcf->schemas.nelts; i++) {
+        if (s[i].schema == schema) {
+            info->method = s[i].name;
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* an outcome's code, NULL past the table */
+
+ngx_str_t *
+ngx_http_sg_sign_outcome_code(ngx_uint_t outcome)
+{
+    if (outcome >= sizeof(ngx_http_sg_sign_outcomes)
+                   / sizeof(ngx_http_sg_sign_outcome_t))
+    {
+        return NULL;
+    }
+
+    return &ngx_http_sg_sign_outcomes[outcome].code;
+}
+
+
 static ngx_int_t
 ngx_http_sg_sign_add_variables(ngx_conf_t *cf)
 {
@@ -2029,6 +2123,13 @@ ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
                   "sg_sign: loaded RSA-%d key sha256:%s from %V",
                   sg_signer_bits(k->signer), sg_signer_fingerprint(k->signer),
                   &key);
+
+    if (ngx_http_sg_sign_metrics_key(cf, sg_signer_fingerprint(k->signer),
+                                     "file", ngx_time())
+        != NGX_OK)
+    {
+        return NULL;
+    }
 
     return k->signer;
 }
@@ -2631,6 +2732,12 @@ ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 
     slcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
     if (slcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_sg_sign_metrics_pool(cf, slcf->thread_pool, &value[1])
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

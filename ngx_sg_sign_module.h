@@ -3,7 +3,8 @@
  * What the glue files of ngx_http_sg_sign_module share: header surgery
  * (ngx_sg_sign_headers.c), the settings sg_sign cannot be combined with
  * (ngx_sg_sign_forbidden.c), what sg_sign_verify (ngx_sg_sign_verify.c)
- * reuses, and the test build's allocation faults.
+ * reuses, the metrics' hooks (ngx_sg_sign_metrics.c), and the test build's
+ * allocation faults.
  */
 
 
@@ -79,6 +80,43 @@ char *ngx_http_sg_sign_verify_check_forbidden(ngx_conf_t *cf,
 void ngx_sg_sign_secure_heap_key_loaded(ngx_conf_t *cf);
 size_t ngx_sg_sign_secure_heap_free(void);
 void ngx_sg_sign_secure_heap_check(ngx_log_t *log);
+
+
+/* what ngx_sg_sign_metrics.c learns of a request that entered sg_sign */
+typedef struct {
+    ngx_uint_t                  outcome;     /* in the outcome table; 0:
+                                                no verdict ($sg_sign_status
+                                                empty) */
+    ngx_str_t                   method;      /* empty: not known */
+    unsigned                    is_signed:1; /* the signature was installed */
+} ngx_http_sg_sign_request_info_t;
+
+ngx_int_t ngx_http_sg_sign_request_info(ngx_http_request_t *r,
+    ngx_http_sg_sign_request_info_t *info);
+ngx_str_t *ngx_http_sg_sign_outcome_code(ngx_uint_t outcome);
+
+
+/*
+ * ngx_sg_sign_metrics.c: one call where a thing to count happens, each a
+ * no-op without "sg_sign_metrics_zone".  Requests are counted in the log
+ * phase; a subrequest (no log phase) where it is refused.
+ */
+void ngx_http_sg_sign_metrics_request(ngx_http_request_t *r);
+uint64_t ngx_http_sg_sign_metrics_clock(void);
+void ngx_http_sg_sign_metrics_signing(ngx_http_request_t *r,
+    ngx_uint_t pooled, uint64_t ns);
+#if (NGX_THREADS)
+ngx_atomic_t *ngx_http_sg_sign_metrics_queue_add(ngx_http_request_t *r,
+    ngx_thread_pool_t *tp);
+void ngx_http_sg_sign_metrics_queue_sub(ngx_atomic_t *queued);
+ngx_int_t ngx_http_sg_sign_metrics_pool(ngx_conf_t *cf, ngx_thread_pool_t *tp,
+    ngx_str_t *name);
+#endif
+ngx_int_t ngx_http_sg_sign_metrics_key(ngx_conf_t *cf,
+    const char *fingerprint, const char *kind, time_t loaded);
+void ngx_http_sg_sign_metrics_hsm(const char *fingerprint, ngx_uint_t up);
+void ngx_http_sg_sign_metrics_webhook(ngx_http_request_t *r,
+    ngx_str_t *outcome);
 
 
 #endif /* _NGX_SG_SIGN_MODULE_H_INCLUDED_ */

@@ -746,8 +746,7 @@ ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
 /*
  * The one place where a webhook's outcome becomes final: verified, or the
  * refusal sent (ours, or nginx's own 413/500 before verification).  Each
- * request passes here once at most.  A counter of outcomes (metrics)
- * belongs here.
+ * request passes here once at most; sg_sign_webhooks_total counts it.
  */
 
 static void
@@ -755,7 +754,10 @@ ngx_http_sg_sign_verify_outcome(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx,
     ngx_http_sg_sign_verify_outcome_e outcome)
 {
-    (void) r;
+    if (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
+        ngx_http_sg_sign_metrics_webhook(r,
+                                 &ngx_http_sg_sign_verify_outcomes[outcome].code);
+    }
 
     ctx->outcome = outcome;
 }
@@ -1173,6 +1175,14 @@ ngx_http_sg_sign_verify_set_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                   "sg_sign_verify: loaded RSA-%d public key sha256:%s "
                   "from %V", sg_verifier_bits(*k),
                   sg_verifier_fingerprint(*k), &path);
+
+    /* the provider's keys are listed with the partner's: kind="webhook" */
+    if (ngx_http_sg_sign_metrics_key(cf, sg_verifier_fingerprint(*k),
+                                     "webhook", ngx_time())
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

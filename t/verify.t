@@ -86,6 +86,7 @@ my $proxy = 'proxy_pass http://provider; proxy_http_version 1.1; '
 my $verify = "sg_sign_verify on; sg_sign_verify_key $prov->{pub};";
 
 $t->start(<<"EOF");
+    sg_sign_metrics_zone sg 1m;
     log_format verify '\$sg_sign_verify_status|\$sg_sign_verify_key_fingerprint';
 
     server {
@@ -122,6 +123,9 @@ $t->start(<<"EOF");
         }
         location \@app {
             $proxy
+        }
+        location = /metrics {
+            sg_sign_metrics;
         }
         location = /probe {
             auth_request /webhooks/provider;
@@ -407,6 +411,42 @@ passes_ok(webhook(path => '/webhooks/fallback'), $WEBHOOK, $sig,
         '$sg_sign_verify_status: invalid_signature');
     like($access, qr/^method_not_allowed\|-$/m,
         '$sg_sign_verify_status: method_not_allowed');
+}
+
+# sg_sign_webhooks_total counts each verdict once; the provider's keys are
+# listed as kind="webhook"
+{
+    my $scrape = sub {
+        my $res = $t->request(method => 'GET', path => '/metrics');
+        my %m;
+        for (split /\n/, $res->body // '') {
+            $m{$1} = $2 if /\A(sg_sign_\S+) (\S+)\z/;
+        }
+        return \%m;
+    };
+    my $wh = sub { qq(sg_sign_webhooks_total{outcome="$_[0]"}) };
+    my $before = $scrape->();
+    ok(defined $before->{ $wh->('verified') }, 'the page has the webhooks');
+
+    webhook() for 1 .. 3;
+    webhook(sign => sign($other, $WEBHOOK)) for 1 .. 2;
+    webhook(method => 'GET', body => '');
+    webhook(path => '/webhooks/small');
+    webhook(path => '/webhooks/fallback', sign => 'garbage');
+    $t->clear_upstream;
+
+    my $after = $scrape->();
+    my %want = (verified => 3, invalid_signature => 3,
+        method_not_allowed => 1, body_too_large => 1,
+        subrequest_refused => 0, verification_failed => 0, other => 0);
+    for my $o (sort keys %want) {
+        is(($after->{ $wh->($o) } // -1) - ($before->{ $wh->($o) } // 0),
+            $want{$o}, "sg_sign_webhooks_total{outcome=\"$o\"} += $want{$o}");
+    }
+    for my $k ($prov, $prov2) {
+        is($after->{qq(sg_sign_key_info{fingerprint="$k->{fingerprint}",)
+            . qq(kind="webhook"})}, 1, "key info: a provider key, kind webhook");
+    }
 }
 
 $t->stop;

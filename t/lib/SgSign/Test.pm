@@ -386,17 +386,21 @@ EOF
 }
 
 # nginx.conf with the module loaded; $http goes inside the http block.
+# Options: log_level, main (main-context text), worker_connections,
+# worker_processes (1), module (the .so to load, default $MODULE).
 sub write_conf {
     my ($self, $http, %o) = @_;
     my $d = $self->{dir};
     my $level = $o{log_level} // $self->{log_level};
     my $main = $o{main} // '';
     my $wc = $o{worker_connections} // 128;
+    my $wp = $o{worker_processes} // 1;
     my $onoff = $FOREGROUND ? 'off' : 'on';
+    my $so = $o{module} // $MODULE;
     my $conf = <<"EOF";
-load_module $MODULE;
+load_module $so;
 
-worker_processes 1;
+worker_processes $wp;
 daemon $onoff;
 master_process $onoff;
 pid $d/nginx.pid;
