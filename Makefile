@@ -27,7 +27,7 @@ FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
               perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
               libclang-rt-14-dev valgrind wrk json-schema-test-suite \
-              node-ajv iso-codes
+              node-ajv iso-codes softhsm2 opensc p11-kit libp11-kit-dev
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -35,7 +35,10 @@ WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPR
 GLUE       := $(wildcard ngx_sg_sign_*.[ch])
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
-CORE_LIBS  := -lpcre2-8 -lcrypto -lm
+CORE_LIBS  := -lpcre2-8 -lcrypto -lm -lp11-kit -ldl
+# PKCS#11 keys (src/sg_pkcs11.c): p11-kit's headers and its proxy module
+P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1) \
+              -DSG_PKCS11_PROXY='"$(shell pkg-config --variable=proxy_module p11-kit-1)"'
 
 # the built-in schemas, embedded by schemas/embed.sh: nginx's configure runs
 # it (config) for the module; SCHEMAS_C is the same file for the builds
@@ -113,14 +116,16 @@ faults: $(FAULT_MODULE)
 $(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) \
                    $(SCHEMAS_C)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	$(CC) $(CFLAGS) $(WARN) $(P11_CFLAGS) -Isrc -It/unit -o $@ $< \
+	    $(CORE_SRCS) $(SCHEMAS_C) \
 	    $(CORE_LIBS) -pthread
 
 # the engine from the command line (t/ajv_diff.t, the test-suite runner)
 $(BUILD)/schema_driver: t/unit/schema_driver.c $(CORE_SRCS) $(CORE_HDRS) \
                         $(SCHEMAS_C)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	$(CC) $(CFLAGS) $(WARN) $(P11_CFLAGS) -Isrc -o $@ $< $(CORE_SRCS) \
+	    $(SCHEMAS_C) \
 	    $(CORE_LIBS)
 
 unit: $(UNIT_BINS) $(BUILD)/schema_driver

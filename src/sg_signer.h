@@ -41,6 +41,17 @@ sg_signer_t *sg_signer_load(const char *key_path, const char *passphrase_path,
 
 void sg_signer_free(sg_signer_t *signer);
 
+/*
+ * A key in an HSM, named by an RFC 7512 URI: see sg_pkcs11_load() (the
+ * checks, the PIN file, the module).  Signs, encodes and fingerprints as
+ * a key file's; a worker opens it first (sg_pkcs11_open()).
+ */
+sg_signer_t *sg_signer_load_pkcs11(const char *uri, const char *module_path,
+    const char *pin_path, char *errbuf, size_t errlen);
+
+/* the PKCS#11 key behind signer, or NULL for a key file */
+struct sg_pkcs11_key_s *sg_signer_pkcs11(const sg_signer_t *signer);
+
 /* "sha256:" is not included: 64 lower-case hex digits of SHA-256 over the
    public key's DER SubjectPublicKeyInfo */
 const char *sg_signer_fingerprint(const sg_signer_t *signer);
