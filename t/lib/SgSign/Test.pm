@@ -392,11 +392,12 @@ sub write_conf {
     my $level = $o{log_level} // $self->{log_level};
     my $main = $o{main} // '';
     my $wc = $o{worker_connections} // 128;
+    my $wp = $o{workers} // 1;
     my $onoff = $FOREGROUND ? 'off' : 'on';
     my $conf = <<"EOF";
 load_module $MODULE;
 
-worker_processes 1;
+worker_processes $wp;
 daemon $onoff;
 master_process $onoff;
 pid $d/nginx.pid;
