@@ -46,6 +46,8 @@
 
 #define SG_PKCS11_MAX_SIG      (16384 / 8)
 
+#define SG_PKCS11_OPEN_TRIES   5
+
 /* session_get()'s "not tried: the backoff is not over" */
 #define SG_PKCS11_BACKOFF      (CKR_VENDOR_DEFINED | 0x5347)
 
@@ -150,7 +152,7 @@ static void sg_pkcs11_session_put(sg_pkcs11_key_t *key,
 static void sg_pkcs11_close_session(sg_pkcs11_key_t *key,
     CK_SESSION_HANDLE session, unsigned epoch);
 static CK_RV sg_pkcs11_reconnect(sg_pkcs11_key_t *key,
-    CK_SESSION_HANDLE *session);
+    CK_SESSION_HANDLE *session, char *errbuf, size_t errlen);
 static int sg_pkcs11_is_gone(CK_RV rv);
 static void sg_pkcs11_drop_sessions(sg_pkcs11_key_t *key);
 static int sg_pkcs11_is_fault(CK_RV rv);
@@ -398,8 +400,10 @@ sg_pkcs11_fingerprint(const sg_pkcs11_key_t *key)
 int
 sg_pkcs11_open(sg_pkcs11_key_t *key, char *errbuf, size_t errlen)
 {
+    int                i;
     CK_RV              rv;
     CK_SESSION_HANDLE  session;
+    struct timespec    pause = { 0, 50 * 1000 * 1000 };
 
     if (errbuf != NULL && errlen > 0) {
         errbuf[0] = '\0';
@@ -407,30 +411,20 @@ sg_pkcs11_open(sg_pkcs11_key_t *key, char *errbuf, size_t errlen)
 
     pthread_mutex_lock(&key->lock);
 
-    key->broken = 1;
-    key->retry_at = sg_pkcs11_now() + 1;
-    key->backoff = 1;
-    key->up = 0;
+    /*
+     * As a re-open: a token some module lists only after C_Initialize
+     * again gets that chance.  SoftHSM2's file store may not list a token
+     * another worker is opening at the same moment: a few tries, 50 ms
+     * apart, before the worker serves.
+     */
+    for (i = 0; i < SG_PKCS11_OPEN_TRIES; i++) {
+        rv = sg_pkcs11_reconnect(key, &session, errbuf, errlen);
 
-    rv = CKR_OK;
-
-    if (!key->initialized) {
-        rv = sg_pkcs11_module_init(key->module);
-
-        if (rv != CKR_OK) {
-            sg_error_format(errbuf, errlen, "PKCS#11 module \"%s\" fails to "
-                            "initialize: %s", key->module->path,
-                            p11_kit_strerror(rv));
-        } else {
-            key->initialized = 1;
+        if (rv == CKR_OK || !sg_pkcs11_is_gone(rv)) {
+            break;
         }
-    }
 
-    if (rv == CKR_OK) {
-        pthread_rwlock_rdlock(&key->module->calls);
-        key->epoch = key->module->epoch;
-        rv = sg_pkcs11_connect(key, &session, NULL, errbuf, errlen);
-        pthread_rwlock_unlock(&key->module->calls);
+        nanosleep(&pause, NULL);
     }
 
     if (rv == CKR_OK) {
@@ -438,6 +432,14 @@ sg_pkcs11_open(sg_pkcs11_key_t *key, char *errbuf, size_t errlen)
         key->broken = 0;
         key->backoff = 0;
         key->up = 1;
+
+    } else {
+        /* the first payout tries again at once, then with the backoff */
+        key->broken = 1;
+        key->backoff = 0;
+        key->retry_at = sg_pkcs11_now();
+        key->up = 0;
+        key->last_rv = rv;
     }
 
     pthread_mutex_unlock(&key->lock);
@@ -1409,7 +1411,7 @@ sg_pkcs11_session_get(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
             return SG_PKCS11_BACKOFF;
         }
 
-        rv = sg_pkcs11_reconnect(key, session);
+        rv = sg_pkcs11_reconnect(key, session, errbuf, sizeof(errbuf));
 
         if (rv != CKR_OK) {
             key->backoff = key->backoff ? key->backoff * 2 : 1;
@@ -1469,9 +1471,9 @@ sg_pkcs11_session_get(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
  */
 
 static CK_RV
-sg_pkcs11_reconnect(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
+sg_pkcs11_reconnect(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session,
+    char *errbuf, size_t errlen)
 {
-    char                   errbuf[SG_SIGNER_ERRBUF_SIZE];
     CK_RV                  rv;
     unsigned               epoch;
     CK_C_INITIALIZE_ARGS   args;
@@ -1482,6 +1484,8 @@ sg_pkcs11_reconnect(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
     if (!key->initialized) {
         rv = sg_pkcs11_module_init(m);
         if (rv != CKR_OK) {
+            sg_error_format(errbuf, errlen, "PKCS#11 module \"%s\" fails to "
+                            "initialize: %s", m->path, p11_kit_strerror(rv));
             return rv;
         }
 
@@ -1490,7 +1494,7 @@ sg_pkcs11_reconnect(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
 
     pthread_rwlock_rdlock(&m->calls);
     epoch = m->epoch;
-    rv = sg_pkcs11_connect(key, session, NULL, errbuf, sizeof(errbuf));
+    rv = sg_pkcs11_connect(key, session, NULL, errbuf, errlen);
     pthread_rwlock_unlock(&m->calls);
 
     if (rv == CKR_OK) {
@@ -1523,7 +1527,7 @@ sg_pkcs11_reconnect(sg_pkcs11_key_t *key, CK_SESSION_HANDLE *session)
 
     pthread_rwlock_rdlock(&m->calls);
     epoch = m->epoch;
-    rv = sg_pkcs11_connect(key, session, NULL, errbuf, sizeof(errbuf));
+    rv = sg_pkcs11_connect(key, session, NULL, errbuf, errlen);
     pthread_rwlock_unlock(&m->calls);
 
     if (rv == CKR_OK) {
