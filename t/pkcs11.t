@@ -60,14 +60,15 @@ my $spy_log = $t->dir . '/logs/spy.log';
 $ENV{PKCS11SPY} = $SgSign::HSM::SOFTHSM;
 $ENV{PKCS11SPY_OUTPUT} = $spy_log;
 
-my $port2 = SgSign::Test::free_port();
+# one process: its one listening socket (reuseport would make two)
+my $reuseport = $one_process ? '' : 'reuseport';
 my $http = <<"EOF";
     sg_sign_pkcs11_module $SgSign::HSM::SPY;
     log_format pid '\$pid \$sg_sign_status \$sg_sign_key_fingerprint';
     access_log ${\ $t->dir}/logs/pid.log pid;
 
     server {
-        listen 127.0.0.1:${\ $t->port} reuseport;
+        listen 127.0.0.1:${\ $t->port} $reuseport;
         location = $SgSign::Test::PAYOUT_PATH {
             sg_sign on; sg_sign_project p;
             sg_sign_key "$gen->{uri}"; $pin
@@ -81,7 +82,7 @@ my $http = <<"EOF";
     }
 EOF
 
-$t->start($http, workers => 2, log_level => 'debug',
+$t->start($http, workers => $one_process ? 1 : 2, log_level => 'debug',
     main => $hsm->main('PKCS11SPY', 'PKCS11SPY_OUTPUT'));
 
 like $t->error_log,
@@ -327,10 +328,14 @@ my $next = $hsm->generate('partner-2027', '07');
 
 $t->start(signing_conf($gen), main => $hsm->main);
 
-{
+SKIP: {
+    # nginx reloads a single process without init_process: no thread pool
+    skip 'one process: a reload starts no thread pool', 4 if $one_process;
+
     my ($res, $up, $ok) = sign_one(400, pub => $gen->{pub});
     ok $ok, 'rotation: before, the old object signs';
 
+    my @old_workers = $t->worker_pids;
     $t->write_conf(signing_conf($next), main => $hsm->main);
     my $from = $t->reload;
 
@@ -343,6 +348,9 @@ $t->start(signing_conf($gen), main => $hsm->main);
         qr/loaded RSA-2048 key sha256:$next->{fingerprint} from \Q$next->{uri}\E/,
         'rotation: the reload logs the new key\'s fingerprint';
 
+    # until the old worker has gone, it may still accept a connection
+    SgSign::Test::wait_for(sub { !grep { kill 0, $_ } @old_workers },
+        10 * $slow);
     my ($res2, $up2, $old_ok) = sign_one(402, pub => $gen->{pub});
     ok !$old_ok, 'rotation: the old object signs no more';
 }
