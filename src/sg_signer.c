@@ -588,15 +588,25 @@ sg_signer_raw(const sg_signer_t *signer, const void *data, size_t len,
 static int
 sg_signer_self_test(const sg_signer_t *signer)
 {
-    int                 rc;
     size_t              sig_len;
-    EVP_MD_CTX         *ctx;
     unsigned char       sig[SG_SIGNER_MAX_SIG];
     static const char   msg[] = "sg_signer self-test";
 
     if (sg_signer_raw(signer, msg, sizeof(msg) - 1, sig, &sig_len) != 0) {
         return -1;
     }
+
+    return sg_signer_verify(signer->pkey, msg, sizeof(msg) - 1, sig,
+                            sig_len);
+}
+
+
+int
+sg_signer_verify(struct evp_pkey_st *pkey, const void *data, size_t len,
+    const unsigned char *sig, size_t sig_len)
+{
+    int          rc;
+    EVP_MD_CTX  *ctx;
 
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
@@ -606,10 +616,9 @@ sg_signer_self_test(const sg_signer_t *signer)
 
     rc = -1;
 
-    if (EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL,
-                                signer->pkey, NULL) == 1
-        && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *) msg,
-                            sizeof(msg) - 1) == 1)
+    if (EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pkey, NULL)
+        == 1
+        && EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1)
     {
         rc = 0;
     }

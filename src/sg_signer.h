@@ -22,6 +22,7 @@ typedef enum {
 
 
 typedef struct sg_signer_s  sg_signer_t;
+struct evp_pkey_st;               /* OpenSSL's EVP_PKEY */
 
 
 /*
@@ -69,6 +70,13 @@ size_t sg_signer_signature_size(const sg_signer_t *signer, sg_encoding_t enc);
  */
 int sg_signer_sign(const sg_signer_t *signer, sg_encoding_t enc,
     const void *data, size_t len, char *out, size_t *out_len);
+
+/*
+ * 0 when sig is pkey's RSA PKCS#1 v1.5 + SHA-256 signature of data, else
+ * -1: the self-tests' check, with OpenSSL (pkey is an EVP_PKEY)
+ */
+int sg_signer_verify(struct evp_pkey_st *pkey, const void *data, size_t len,
+    const unsigned char *sig, size_t sig_len);
 
 /* SHA-256 of data as 64 lower-case hex digits plus NUL */
 void sg_sha256_hex(const void *data, size_t len,
