@@ -155,6 +155,7 @@ bench: deps
 	bench/bench_core.sh
 	bench/bench.sh
 	bench/held_memory.sh
+	bench/bench_hsm.sh
 
 soak: deps
 	$(MAKE) module
