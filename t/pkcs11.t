@@ -207,6 +207,23 @@ $t->start(signing_conf($gen), main => $hsm->main);
 $t->stop;
 
 
+# ------------------------------------------------ p11-kit's proxy
+
+# without sg_sign_pkcs11_module: every module the system registers
+# (Debian's softhsm2 registers itself in /usr/share/p11-kit/modules/)
+SKIP: {
+    skip 'SoftHSM2 is not registered with p11-kit', 2
+        unless -f '/usr/share/p11-kit/modules/softhsm2.module';
+
+    $t->start($t->gateway(qq(sg_sign on; sg_sign_project p;
+            sg_sign_key "$gen->{uri}"; $pin)), main => $hsm->main);
+    my ($res, $up, $ok) = sign_one(250, pub => $gen->{pub});
+    is $res->status, 200, 'through p11-kit\'s proxy: the token signs';
+    ok $ok, 'through p11-kit\'s proxy: the signature verifies';
+    $t->stop;
+}
+
+
 # ------------------------------------------------ an HSM that hangs
 
 my $shim = $hsm->shim;
