@@ -56,6 +56,10 @@ sub sign_one {
 
 # ------------------------------------------------ signing, two workers
 
+# pkcs11-spy (OpenSC) logs every call the workers make; it leaks a block
+# per load that LeakSanitizer would blame on our stack (t/sanitize.sh):
+# there, SoftHSM2 directly and no spy checks
+my $spy = !$SgSign::Test::SANITIZER;
 my $spy_log = $t->dir . '/logs/spy.log';
 $ENV{PKCS11SPY} = $SgSign::HSM::SOFTHSM;
 $ENV{PKCS11SPY_OUTPUT} = $spy_log;
@@ -63,7 +67,7 @@ $ENV{PKCS11SPY_OUTPUT} = $spy_log;
 # one process: its one listening socket (reuseport would make two)
 my $reuseport = $one_process ? '' : 'reuseport';
 my $http = <<"EOF";
-    sg_sign_pkcs11_module $SgSign::HSM::SPY;
+    sg_sign_pkcs11_module ${\ ($spy ? $SgSign::HSM::SPY : $SgSign::HSM::SOFTHSM)};
     log_format pid '\$pid \$sg_sign_status \$sg_sign_key_fingerprint';
     access_log ${\ $t->dir}/logs/pid.log pid;
 
@@ -135,8 +139,10 @@ is scalar(keys %pids), 2, 'both workers signed payouts';
     is_deeply [sort keys %opened], [sort keys %pids],
         'each worker opened the key itself (init_process)';
 
-    my $spy = read_file($spy_log) // '';
-    my @calls = $spy =~ /^\d+: (C_Initialize|C_Finalize|C_OpenSession)$/mg;
+    skip 'no pkcs11-spy under the sanitizers', 3 unless $spy;
+
+    my $calls = read_file($spy_log) // '';
+    my @calls = $calls =~ /^\d+: (C_Initialize|C_Finalize|C_OpenSession)$/mg;
     my $first_fini = (grep { $calls[$_] eq 'C_Finalize' } 0 .. $#calls)[0];
     my $inits = grep { $_ eq 'C_Initialize' } @calls;
     my $later = grep { $calls[$_] eq 'C_Initialize' } $first_fini + 1 .. $#calls
