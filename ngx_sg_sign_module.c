@@ -1251,6 +1251,10 @@ ngx_http_sg_sign_finish(ngx_http_request_t *r,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
     }
 
+    if (sg_signer_pkcs11(ctx->signer) != NULL) {
+        ngx_http_sg_sign_hsm_log(r, ctx, sg_signer_pkcs11(ctx->signer));
+    }
+
     if (ngx_http_sg_sign_install(r, slcf, ctx) != NGX_OK) {
         ctx->signer = NULL;
         return ngx_http_sg_sign_fail(r, ctx, "installing the signed body");
@@ -1549,7 +1553,8 @@ ngx_http_sg_sign_hsm_detach(ngx_http_sg_sign_ctx_t *ctx)
 
 /*
  * A lost token fails every request until it is back: the log says so
- * once, then at most every SG_PKCS11_LOG_EVERY seconds, with a count.
+ * once, then at most every SG_PKCS11_LOG_EVERY seconds, with a count, and
+ * once more when the key signs again.
  */
 
 static void
@@ -1558,6 +1563,18 @@ ngx_http_sg_sign_hsm_log(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
 {
     const char     *reason;
     unsigned long   count, rv;
+
+    if (ctx->signed_ok) {
+        if (sg_pkcs11_recovered(p11, &count)) {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "sg_sign: PKCS#11 key sha256:%s (%s) signs again; "
+                          "%uL failed since the last such line",
+                          sg_signer_fingerprint(ctx->signer),
+                          sg_pkcs11_uri(p11), (uint64_t) count);
+        }
+
+        return;
+    }
 
     if (!sg_pkcs11_fault_log(p11, ngx_time(), &count)) {
         return;

@@ -582,6 +582,27 @@ sg_pkcs11_fault_log(sg_pkcs11_key_t *key, time_t now, unsigned long *count)
 }
 
 
+int
+sg_pkcs11_recovered(sg_pkcs11_key_t *key, unsigned long *count)
+{
+    int  recovered;
+
+    pthread_mutex_lock(&key->lock);
+
+    recovered = key->logged;
+
+    if (recovered) {
+        *count = key->faults;
+        key->faults = 0;
+        key->logged = 0;
+    }
+
+    pthread_mutex_unlock(&key->lock);
+
+    return recovered;
+}
+
+
 const char *
 sg_pkcs11_strerror(unsigned long rv)
 {

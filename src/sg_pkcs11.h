@@ -101,6 +101,13 @@ int sg_pkcs11_up(const sg_pkcs11_key_t *key);
 int sg_pkcs11_fault_log(sg_pkcs11_key_t *key, time_t now,
     unsigned long *count);
 
+/*
+ * Call once per signature made.  Returns 1 the first time after logged
+ * failures (the caller says the key signs again), with *count the
+ * failures not logged yet; the next failure is then logged at once.
+ */
+int sg_pkcs11_recovered(sg_pkcs11_key_t *key, unsigned long *count);
+
 /* p11-kit's text for a PKCS#11 return value ("The device was removed") */
 const char *sg_pkcs11_strerror(unsigned long rv);
 

@@ -206,6 +206,9 @@ $t->start(signing_conf($gen), main => $hsm->main);
         $res->status == 200 && $ok;
     }, 25 * $slow);
     ok $back, 'the token is back: signing resumes without a reload';
+    like $t->error_log($log_from),
+        qr/PKCS#11 key sha256:$gen->{fingerprint} \(\Q$gen->{uri}\E\) signs again; \d+ failed since the last such line/,
+        'the error log says when the key signs again';
     unlike $t->error_log($log_from), qr/reconfiguring|signal 1 /,
         'no reload happened';
 }

@@ -273,6 +273,13 @@ test_token(void)
     }
     tap_ok(logged == 0 && total == 0, "the count starts again after a line");
 
+    tap_ok(sg_pkcs11_recovered(p11, &count) && count == 3,
+           "a signature after logged failures: \"signs again\", with the 3 "
+           "not logged");
+    tap_ok(!sg_pkcs11_recovered(p11, &count), "... once");
+    tap_ok(sg_pkcs11_fault_log(p11, 1015, &count) && count == 1,
+           "the next outage is logged at once, within the 10 s");
+
     sg_pkcs11_close(p11);
     sg_signer_free(s);
 }
