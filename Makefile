@@ -37,8 +37,9 @@ CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
 CORE_LIBS  := -lpcre2-8 -lcrypto -lm -lp11-kit -ldl
 # PKCS#11 keys (src/sg_pkcs11.c): p11-kit's headers and its proxy module
+P11_PROXY  := $(shell pkg-config --variable=proxy_module p11-kit-1)
 P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1) \
-              -DSG_PKCS11_PROXY='"$(shell pkg-config --variable=proxy_module p11-kit-1)"'
+              -DSG_PKCS11_PROXY='"$(P11_PROXY)"'
 
 # the built-in schemas, embedded by schemas/embed.sh: nginx's configure runs
 # it (config) for the module; SCHEMAS_C is the same file for the builds

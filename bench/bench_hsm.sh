@@ -22,10 +22,12 @@ cc=${CC:-cc}
 seconds=${SG_BENCH_SECONDS:-2}
 softhsm=/usr/lib/softhsm/libsofthsm2.so
 
+die() { echo "bench_hsm.sh: $*" >&2; exit 2; }
+
 for c in softhsm2-util pkcs11-tool openssl pkg-config "$cc"; do
-    command -v "$c" >/dev/null || { echo "bench_hsm.sh: $c is missing" >&2; exit 2; }
+    command -v "$c" >/dev/null || die "$c is missing"
 done
-[ -f "$softhsm" ] || { echo "bench_hsm.sh: $softhsm is missing (softhsm2)" >&2; exit 2; }
+[ -f "$softhsm" ] || die "$softhsm is missing (softhsm2)"
 
 tmp=$(mktemp -d /tmp/sg-bench-hsm.XXXXXX)
 master=
@@ -86,8 +88,10 @@ fi
 
 [ "$(id -u)" = 0 ] && chown -R nobody: "$tmp/tokens"
 
-port() { perl -MIO::Socket::INET -e \
-    'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1")->sockport'; }
+port() {
+    perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
+        LocalAddr => "127.0.0.1")->sockport'
+}
 gw=$(port)
 up=$(port)
 

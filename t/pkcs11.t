@@ -39,7 +39,10 @@ $t->start_provider(public_key => $gen->{pub});
 my $pin = "sg_sign_key_passphrase_file $hsm->{pin_file};";
 my $module = "sg_sign_pkcs11_module $SgSign::HSM::SOFTHSM;";
 
-sub body { my ($n) = @_; return qq({"session_id":"hsm-$n","metadata":{"n":$n}}) }
+sub body {
+    my ($n) = @_;
+    return qq({"session_id":"hsm-$n","metadata":{"n":$n}});
+}
 
 # one request; the upstream copy and whether its signature verifies with
 # the token's public key (openssl dgst, not our code)
@@ -66,8 +69,9 @@ $ENV{PKCS11SPY_OUTPUT} = $spy_log;
 
 # one process: its one listening socket (reuseport would make two)
 my $reuseport = $one_process ? '' : 'reuseport';
+my $first_module = $spy ? $SgSign::HSM::SPY : $SgSign::HSM::SOFTHSM;
 my $http = <<"EOF";
-    sg_sign_pkcs11_module ${\ ($spy ? $SgSign::HSM::SPY : $SgSign::HSM::SOFTHSM)};
+    sg_sign_pkcs11_module $first_module;
     log_format pid '\$pid \$sg_sign_status \$sg_sign_key_fingerprint';
     access_log ${\ $t->dir}/logs/pid.log pid;
 
@@ -134,8 +138,9 @@ is scalar(keys %pids), 2, 'both workers signed payouts';
 {
     # each worker opened the module and a session of its own after fork;
     # the master closed its own before
+    my $fp = $gen->{fingerprint};
     my %opened = map { $_ => 1 } $t->error_log
-        =~ /\[debug\] (\d+)#\d+: sg_sign: PKCS#11 key sha256:$gen->{fingerprint} open/g;
+        =~ /\[debug\] (\d+)#\d+: sg_sign: PKCS#11 key sha256:$fp open/g;
     is_deeply [sort keys %opened], [sort keys %pids],
         'each worker opened the key itself (init_process)';
 
@@ -207,7 +212,8 @@ $t->start(signing_conf($gen), main => $hsm->main);
     }, 25 * $slow);
     ok $back, 'the token is back: signing resumes without a reload';
     like $t->error_log($log_from),
-        qr/PKCS#11 key sha256:$gen->{fingerprint} \(\Q$gen->{uri}\E\) signs again; \d+ failed since the last such line/,
+        qr/PKCS\#11\ key\ sha256:$gen->{fingerprint}\ \(\Q$gen->{uri}\E\)
+           \ signs\ again;\ \d+\ failed\ since\ the\ last\ such\ line/x,
         'the error log says when the key signs again';
     unlike $t->error_log($log_from), qr/reconfiguring|signal 1 /,
         'no reload happened';
@@ -306,7 +312,8 @@ my @refusals = (
         qr/PIN file "[^"]*open.pin" has permissions 0644/],
     ['"sg_sign_thread_pool off"', $gen,
         { more => 'sg_sign_thread_pool off;' },
-        qr/"sg_sign_thread_pool off" in \S+:\d+ cannot sign with the PKCS#11 key of \S+:\d+/],
+        qr/"sg_sign_thread_pool\ off"\ in\ \S+:\d+\ cannot\ sign\ with
+           \ the\ PKCS\#11\ key\ of\ \S+:\d+/x],
     ['a locked PIN', $gen, { module => $shim->{so}, shim => 'locked' },
         qr/the token's user PIN is locked/],
     ['a PIN with one try left', $gen,
@@ -371,7 +378,8 @@ SKIP: {
     }, 15 * $slow);
     ok $rotated, 'rotation: after the reload, the new object signs';
     like $t->error_log($from),
-        qr/loaded RSA-2048 key sha256:$next->{fingerprint} from \Q$next->{uri}\E/,
+        qr/loaded\ RSA-2048\ key\ sha256:$next->{fingerprint}
+           \ from\ \Q$next->{uri}\E/x,
         'rotation: the reload logs the new key\'s fingerprint';
 
     # until the old worker has gone, it may still accept a connection
