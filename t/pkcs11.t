@@ -266,10 +266,19 @@ $t->start(signing_conf($gen, module => $shim->{so},
     like $t->error_log, qr/did not answer within sg_sign_timeout/,
         'the error log says the HSM did not answer';
 
+    # a client that goes away while the HSM hangs: its request ends, the
+    # task frees itself when the HSM answers, nothing is forwarded
+    my $gone = $t->request(body => body(303), timeout => 0.15);
+    ok !defined $gone->status, 'a client gives up while its payout is '
+        . 'with the HSM';
+    sleep 0.6;
+
     $hsm->shim_set('');
     sleep 0.3;
     is $t->upstream_count, 0,
-        'the late signature is dropped with its task, never forwarded';
+        'the late signatures are dropped with their tasks, never forwarded';
+    unlike $t->error_log, qr/\[(?:alert|crit|emerg)\]|signal 11|exited on/,
+        'no worker crashed or complained';
 
     my $back = SgSign::Test::wait_for(sub {
         my ($res, $up, $ok) = sign_one(302, pub => $gen->{pub});
