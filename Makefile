@@ -32,7 +32,8 @@ DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
               perl openssl libcrypt-openssl-rsa-perl curl nodejs clang-14 \
               libclang-rt-14-dev valgrind wrk json-schema-test-suite \
               node-ajv iso-codes libp11-kit-dev dpkg-dev debhelper \
-              fakeroot lintian git binutils gdb prometheus
+              fakeroot lintian git binutils gdb prometheus \
+              softhsm2 opensc p11-kit
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -40,7 +41,11 @@ WARN       := -Wall -Wextra -Werror -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPR
 GLUE       := $(wildcard ngx_sg_sign_*.[ch])
 CORE_SRCS  := $(wildcard src/*.c)
 CORE_HDRS  := $(wildcard src/*.h)
-CORE_LIBS  := -lpcre2-8 -lcrypto -lm
+CORE_LIBS  := -lpcre2-8 -lcrypto -lm -lp11-kit -ldl
+# PKCS#11 keys (src/sg_pkcs11.c): p11-kit's headers and its proxy module
+P11_PROXY  := $(shell pkg-config --variable=proxy_module p11-kit-1)
+P11_CFLAGS := $(shell pkg-config --cflags p11-kit-1) \
+              -DSG_PKCS11_PROXY='"$(P11_PROXY)"'
 
 # the built-in schemas, embedded by schemas/embed.sh: nginx's configure runs
 # it (config) for the module; SCHEMAS_C is the same file for the builds
@@ -118,14 +123,16 @@ faults: $(FAULT_MODULE)
 $(BUILD)/unit/%.t: t/unit/test_%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) \
                    $(SCHEMAS_C)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) $(WARN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	$(CC) $(CFLAGS) $(WARN) $(P11_CFLAGS) -Isrc -It/unit -o $@ $< \
+	    $(CORE_SRCS) $(SCHEMAS_C) \
 	    $(CORE_LIBS) -pthread
 
 # the engine from the command line (t/ajv_diff.t, the test-suite runner)
 $(BUILD)/schema_driver: t/unit/schema_driver.c $(CORE_SRCS) $(CORE_HDRS) \
                         $(SCHEMAS_C)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(SCHEMAS_C) \
+	$(CC) $(CFLAGS) $(WARN) $(P11_CFLAGS) -Isrc -o $@ $< $(CORE_SRCS) \
+	    $(SCHEMAS_C) \
 	    $(CORE_LIBS)
 
 unit: $(UNIT_BINS) $(BUILD)/schema_driver
@@ -158,6 +165,7 @@ bench: deps
 	bench/held_memory.sh
 	bench/secure_heap.sh
 	bench/metrics_cost.sh
+	bench/bench_hsm.sh
 
 soak: deps
 	$(MAKE) module

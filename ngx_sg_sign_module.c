@@ -15,6 +15,7 @@
 #include "sg_body.h"
 #include "sg_error.h"
 #include "sg_file.h"
+#include "sg_pkcs11.h"
 #include "sg_schema.h"
 #include "sg_signer.h"
 
@@ -85,6 +86,8 @@ typedef struct {
 
     /* auto's methods: every built-in but "object", compiled at first use */
     ngx_array_t                *methods; /* ngx_http_sg_sign_schema_t */
+
+    ngx_str_t                   pkcs11_module;  /* "": p11-kit's proxy */
 } ngx_http_sg_sign_main_conf_t;
 
 
@@ -107,8 +110,13 @@ typedef struct {
 #if (NGX_THREADS)
     ngx_thread_pool_t          *thread_pool;
 #endif
+    ngx_msec_t                  sign_timeout;   /* PKCS#11 keys */
 
     sg_signer_t                *signer;
+
+    /* where "sg_sign_thread_pool off" is: refused for PKCS#11 keys */
+    ngx_str_t                   pool_off_file;
+    ngx_uint_t                  pool_off_line;
 
     /* where "sg_sign on" and "sg_sign_key" were set, for nginx -t */
     ngx_str_t                   enable_file;
@@ -145,6 +153,8 @@ typedef struct {
 #if (NGX_SG_SIGN_FAULTS)
     ngx_msec_t                  sign_delay;
 #endif
+    void                       *hsm_task;    /* a PKCS#11 signature runs */
+    unsigned                    hsm_timed_out:1;
     unsigned                    started:1;   /* the precontent phase ran */
     unsigned                    signed_ok:1;
     unsigned                    error_done:1;
@@ -159,6 +169,29 @@ typedef struct {
     ngx_uint_t                  encoding;
     ngx_atomic_t               *queued;      /* the metrics' gauge */
 } ngx_http_sg_sign_task_ctx_t;
+
+
+/*
+ * A PKCS#11 signature: an HSM may not answer for a long time, and a
+ * thread task cannot be cancelled.  So the task owns everything it
+ * touches (one ngx_alloc()ed block: a copy of the body, its own
+ * signature buffer), the request lets go of it after sg_sign_timeout or
+ * when it ends, and the completion handler frees it.
+ */
+typedef struct {
+    ngx_thread_task_t           task;
+    ngx_http_request_t         *request;     /* NULL once it let go */
+    ngx_http_sg_sign_ctx_t     *ctx;
+    ngx_event_t                 timer;
+    sg_signer_t                *signer;
+    ngx_uint_t                  encoding;
+    ngx_str_t                   body;
+    ngx_str_t                   signature;
+#if (NGX_SG_SIGN_FAULTS)
+    ngx_msec_t                  sign_delay;
+#endif
+    unsigned                    signed_ok:1;
+} ngx_http_sg_sign_hsm_task_t;
 
 #endif
 
@@ -196,7 +229,15 @@ static ngx_int_t ngx_http_sg_sign_post_task(ngx_http_request_t *r,
 static void ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log);
 static void ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev);
 static void ngx_http_sg_sign_signed_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static void ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log);
+static void ngx_http_sg_sign_hsm_done_handler(ngx_event_t *ev);
+static void ngx_http_sg_sign_hsm_timeout_handler(ngx_event_t *ev);
 #endif
+static void ngx_http_sg_sign_hsm_detach(ngx_http_sg_sign_ctx_t *ctx);
+static void ngx_http_sg_sign_hsm_log(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx, sg_pkcs11_key_t *p11);
 static ngx_int_t ngx_http_sg_sign_install(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
@@ -257,6 +298,8 @@ static void ngx_http_sg_sign_fault_arm(ngx_http_request_t *r,
 static void ngx_http_sg_sign_fault_disarm(void);
 #endif
 static ngx_int_t ngx_http_sg_sign_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_sg_sign_init_process(ngx_cycle_t *cycle);
+static void ngx_http_sg_sign_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_sg_sign_encodings[] = {
@@ -340,6 +383,20 @@ static ngx_command_t  ngx_http_sg_sign_commands[] = {
       NULL },
 #endif
 
+    { ngx_string("sg_sign_pkcs11_module"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_main_conf_t, pkcs11_module),
+      NULL },
+
+    { ngx_string("sg_sign_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_sg_sign_loc_conf_t, sign_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -366,10 +423,10 @@ ngx_module_t  ngx_http_sg_sign_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_sg_sign_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_sg_sign_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -599,7 +656,8 @@ ngx_http_sg_sign_create_ctx(ngx_http_request_t *r)
 static void
 ngx_http_sg_sign_ctx_cleanup(void *data)
 {
-    /* nothing to free: the handler marks the ctx as ours */
+    /* the handler marks the ctx as ours; a PKCS#11 task is let go */
+    ngx_http_sg_sign_hsm_detach(data);
 }
 
 
@@ -998,6 +1056,10 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
     }
 
 #if (NGX_THREADS)
+    if (sg_signer_pkcs11(slcf->signer) != NULL) {
+        return ngx_http_sg_sign_post_hsm(r, slcf, ctx);
+    }
+
     if (slcf->thread_pool) {
         return ngx_http_sg_sign_post_task(r, slcf, ctx);
     }
@@ -1220,14 +1282,23 @@ ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_metrics_signing(r, ctx->pooled, ctx->sign_time);
 
     if (!ctx->signed_ok) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign: signing failed with key sha256:%s",
-                      sg_signer_fingerprint(ctx->signer));
+        if (sg_signer_pkcs11(ctx->signer) != NULL) {
+            ngx_http_sg_sign_hsm_log(r, ctx, sg_signer_pkcs11(ctx->signer));
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "sg_sign: signing failed with key sha256:%s",
+                          sg_signer_fingerprint(ctx->signer));
+        }
 
         ctx->signer = NULL;
 
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
+    }
+
+    if (sg_signer_pkcs11(ctx->signer) != NULL) {
+        ngx_http_sg_sign_hsm_log(r, ctx, sg_signer_pkcs11(ctx->signer));
     }
 
     if (ngx_http_sg_sign_install(r, slcf, ctx) != NGX_OK) {
@@ -1352,7 +1423,234 @@ ngx_http_sg_sign_signed_handler(ngx_http_request_t *r)
     ngx_http_core_run_phases(r);
 }
 
+
+/*
+ * A PKCS#11 key always signs in a thread (an HSM call blocks), and the
+ * request waits sg_sign_timeout at most.  As in post_task, the request
+ * resumes through ngx_http_sg_sign_signed_handler, blocked meanwhile, so
+ * a client that goes away gets nothing forwarded.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
+    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+{
+    ngx_http_sg_sign_hsm_task_t  *t;
+
+    t = ngx_http_sg_sign_alloc(ngx_alloc(sizeof(ngx_http_sg_sign_hsm_task_t)
+                                         + ctx->body.len
+                                         + ctx->signature.len,
+                                         r->connection->log));
+    if (t == NULL) {
+        return ngx_http_sg_sign_fail(r, ctx, "allocating a PKCS#11 task");
+    }
+
+    ngx_memzero(t, sizeof(ngx_http_sg_sign_hsm_task_t));
+
+    t->request = r;
+    t->ctx = ctx;
+    t->signer = ctx->signer;
+    t->encoding = slcf->encoding;
+#if (NGX_SG_SIGN_FAULTS)
+    t->sign_delay = ctx->sign_delay;
 #endif
+
+    t->body.data = (u_char *) (t + 1);
+    t->body.len = ctx->body.len;
+    ngx_memcpy(t->body.data, ctx->body.data, ctx->body.len);
+
+    t->signature.data = t->body.data + t->body.len;
+    t->signature.len = ctx->signature.len;
+
+    t->task.ctx = t;
+    t->task.handler = ngx_http_sg_sign_hsm_thread_handler;
+    t->task.event.handler = ngx_http_sg_sign_hsm_done_handler;
+    t->task.event.data = t;
+    t->task.event.log = ngx_cycle->log;
+
+    t->timer.handler = ngx_http_sg_sign_hsm_timeout_handler;
+    t->timer.data = t;
+    t->timer.log = r->connection->log;
+
+    r->write_event_handler = ngx_http_sg_sign_signed_handler;
+    r->read_event_handler = ngx_http_test_reading;
+
+    if (ngx_thread_task_post(slcf->thread_pool, &t->task) != NGX_OK) {
+        ngx_free(t);
+        r->read_event_handler = ngx_http_block_reading;
+        return ngx_http_sg_sign_refuse(r, ctx,
+                                       NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
+    }
+
+    ctx->hsm_task = t;
+    ngx_add_timer(&t->timer, slcf->sign_timeout);
+
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_AGAIN;
+}
+
+
+/* in a worker thread: touches nothing but the task's own block */
+
+static void
+ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_sg_sign_hsm_task_t  *t = data;
+
+#if (NGX_SG_SIGN_FAULTS)
+    if (t->sign_delay) {
+        ngx_msleep(t->sign_delay);
+    }
+#endif
+
+    t->signed_ok = (sg_signer_sign(t->signer, t->encoding, t->body.data,
+                                   t->body.len, (char *) t->signature.data,
+                                   &t->signature.len)
+                    == 0);
+}
+
+
+static void
+ngx_http_sg_sign_hsm_done_handler(ngx_event_t *ev)
+{
+    ngx_http_request_t           *r;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_hsm_task_t  *t;
+
+    t = ev->data;
+    r = t->request;
+
+    if (r == NULL) {
+        /* the request gave up on it (timeout) or is gone */
+        ngx_free(t);
+        return;
+    }
+
+    ctx = t->ctx;
+    ctx->hsm_task = NULL;
+
+    if (t->timer.timer_set) {
+        ngx_del_timer(&t->timer);
+    }
+
+    ctx->signed_ok = t->signed_ok;
+
+    if (t->signed_ok) {
+        ngx_memcpy(ctx->signature.data, t->signature.data,
+                   t->signature.len);
+        ctx->signature.len = t->signature.len;
+    }
+
+    ngx_free(t);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->connection->write->handler(r->connection->write);
+}
+
+
+static void
+ngx_http_sg_sign_hsm_timeout_handler(ngx_event_t *ev)
+{
+    ngx_http_request_t           *r;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_hsm_task_t  *t;
+
+    t = ev->data;
+    r = t->request;
+    ctx = t->ctx;
+
+    /* the thread still owns the task: its completion frees it */
+    t->request = NULL;
+    ctx->hsm_task = NULL;
+
+    ctx->signed_ok = 0;
+    ctx->hsm_timed_out = 1;
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->connection->write->handler(r->connection->write);
+}
+
+#endif
+
+
+/* the request ends while its PKCS#11 task runs: the task frees itself */
+
+static void
+ngx_http_sg_sign_hsm_detach(ngx_http_sg_sign_ctx_t *ctx)
+{
+#if (NGX_THREADS)
+    ngx_http_sg_sign_hsm_task_t  *t;
+
+    t = ctx->hsm_task;
+
+    if (t == NULL) {
+        return;
+    }
+
+    ctx->hsm_task = NULL;
+    t->request = NULL;
+
+    if (t->timer.timer_set) {
+        ngx_del_timer(&t->timer);
+    }
+#endif
+}
+
+
+/*
+ * A lost token fails every request until it is back: the log says so
+ * once, then at most every SG_PKCS11_LOG_EVERY seconds, with a count, and
+ * once more when the key signs again.
+ */
+
+static void
+ngx_http_sg_sign_hsm_log(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
+    sg_pkcs11_key_t *p11)
+{
+    const char     *reason;
+    unsigned long   count, rv;
+
+    /* sg_sign_hsm_up: a call that has not returned in time is down too */
+    ngx_http_sg_sign_metrics_hsm(sg_signer_fingerprint(ctx->signer),
+                                 !ctx->hsm_timed_out && sg_pkcs11_up(p11));
+
+    if (ctx->signed_ok) {
+        if (sg_pkcs11_recovered(p11, &count)) {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "sg_sign: PKCS#11 key sha256:%s (%s) signs again; "
+                          "%uL failed since the last such line",
+                          sg_signer_fingerprint(ctx->signer),
+                          sg_pkcs11_uri(p11), (uint64_t) count);
+        }
+
+        return;
+    }
+
+    if (!sg_pkcs11_fault_log(p11, ngx_time(), &count)) {
+        return;
+    }
+
+    if (ctx->hsm_timed_out) {
+        reason = "the HSM did not answer within sg_sign_timeout";
+
+    } else {
+        rv = sg_pkcs11_last_error(p11);
+        reason = (rv != 0) ? sg_pkcs11_strerror(rv)
+                           : "waiting to open a session again";
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "sg_sign: signing failed with PKCS#11 key sha256:%s "
+                  "(%s): %s; %uL failed since the last such line",
+                  sg_signer_fingerprint(ctx->signer), sg_pkcs11_uri(p11),
+                  reason, (uint64_t) count);
+}
 
 
 /*
@@ -1924,6 +2222,7 @@ ngx_http_sg_sign_create_loc_conf(ngx_conf_t *cf)
 #if (NGX_THREADS)
     slcf->thread_pool = NGX_CONF_UNSET_PTR;
 #endif
+    slcf->sign_timeout = NGX_CONF_UNSET_MSEC;
 
     return slcf;
 }
@@ -1964,8 +2263,14 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
                               64 * 1024);
 #if (NGX_THREADS)
+    if (conf->thread_pool == NGX_CONF_UNSET_PTR) {
+        conf->pool_off_file = prev->pool_off_file;
+        conf->pool_off_line = prev->pool_off_line;
+    }
+
     ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
 #endif
+    ngx_conf_merge_msec_value(conf->sign_timeout, prev->sign_timeout, 5000);
 
     if (conf->key.data == NULL) {
         conf->key = prev->key;
@@ -2016,6 +2321,34 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (sg_signer_pkcs11(conf->signer) != NULL) {
+#if (NGX_THREADS)
+        /* an HSM call blocks: never on the event loop */
+        if (conf->thread_pool == NULL && conf->pool_off_line) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"sg_sign_thread_pool off\" in %V:%ui cannot "
+                          "sign with the PKCS#11 key of %V:%ui: an HSM "
+                          "call blocks, it runs in a thread pool",
+                          &conf->pool_off_file, conf->pool_off_line,
+                          &conf->key_file, conf->key_line);
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->thread_pool == NULL) {
+            conf->thread_pool = ngx_thread_pool_add(cf, NULL);
+            if (conf->thread_pool == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+#else
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "a PKCS#11 key needs nginx built with threads "
+                      "(--with-threads) in %V:%ui", &conf->key_file,
+                      conf->key_line);
+        return NGX_CONF_ERROR;
+#endif
+    }
+
     if (conf->auto_method) {
         return ngx_http_sg_sign_check_auto(cf, conf);
     }
@@ -2039,8 +2372,8 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static sg_signer_t *
 ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
 {
-    char                           errbuf[SG_SIGNER_ERRBUF_SIZE];
-    ngx_str_t                      key, pass;
+    char                           errbuf[SG_SIGNER_ERRBUF_SIZE * 2];
+    ngx_str_t                      key, pass, module;
     ngx_uint_t                     i;
     ngx_pool_cleanup_t            *cln;
     ngx_http_sg_sign_key_t        *k;
@@ -2066,7 +2399,10 @@ ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
 
     key = slcf->key;
 
-    if (ngx_conf_full_name(cf->cycle, &key, 1) != NGX_OK) {
+    /* a PKCS#11 URI is no file name; its value is NUL-terminated */
+    if (!sg_pkcs11_is_uri((const char *) key.data)
+        && ngx_conf_full_name(cf->cycle, &key, 1) != NGX_OK)
+    {
         return NULL;
     }
 
@@ -2084,9 +2420,28 @@ ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
     k->key = slcf->key;
     k->passphrase_file = slcf->passphrase_file;
 
-    k->signer = sg_signer_load((const char *) key.data,
-                               pass.len ? (const char *) pass.data : NULL,
-                               errbuf, sizeof(errbuf));
+    if (sg_pkcs11_is_uri((const char *) key.data)) {
+        module = smcf->pkcs11_module;
+
+        if (module.len
+            && ngx_conf_full_name(cf->cycle, &module, 0) != NGX_OK)
+        {
+            return NULL;
+        }
+
+        /* the passphrase file is the token's user PIN */
+        k->signer = sg_signer_load_pkcs11((const char *) key.data,
+                                          module.len
+                                          ? (const char *) module.data : NULL,
+                                          pass.len
+                                          ? (const char *) pass.data : NULL,
+                                          errbuf, sizeof(errbuf));
+
+    } else {
+        k->signer = sg_signer_load((const char *) key.data,
+                                   pass.len ? (const char *) pass.data : NULL,
+                                   errbuf, sizeof(errbuf));
+    }
 
     if (k->signer == NULL) {
         smcf->keys.nelts--;
@@ -2125,7 +2480,9 @@ ngx_http_sg_sign_load_key(ngx_conf_t *cf, ngx_http_sg_sign_loc_conf_t *slcf)
                   &key);
 
     if (ngx_http_sg_sign_metrics_key(cf, sg_signer_fingerprint(k->signer),
-                                     "file", ngx_time())
+                                     sg_signer_pkcs11(k->signer) ? "pkcs11"
+                                                                 : "file",
+                                     ngx_time())
         != NGX_OK)
     {
         return NULL;
@@ -2725,6 +3082,8 @@ ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
         slcf->thread_pool = NULL;
+        slcf->pool_off_file = cf->conf_file->file.name;
+        slcf->pool_off_line = cf->conf_file->line;
         return NGX_CONF_OK;
     }
 
@@ -2865,4 +3224,83 @@ ngx_http_sg_sign_init(ngx_conf_t *cf)
         sizeof(ngx_http_sg_sign_failed_json));
 
     return NGX_OK;
+}
+
+
+/*
+ * PKCS#11 is not fork-safe: each worker initializes the module and opens
+ * its own session before it serves.  A token that is not there yet does
+ * not stop the worker: signing fails and retries, with a backoff.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_init_process(ngx_cycle_t *cycle)
+{
+    char                           errbuf[SG_SIGNER_ERRBUF_SIZE * 2];
+    ngx_uint_t                     i;
+    sg_pkcs11_key_t               *p11;
+    ngx_http_sg_sign_key_t        *k;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_sg_sign_module);
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
+
+    k = smcf->keys.elts;
+
+    for (i = 0; i < smcf->keys.nelts; i++) {
+        p11 = sg_signer_pkcs11(k[i].signer);
+
+        if (p11 == NULL) {
+            continue;
+        }
+
+        if (sg_pkcs11_open(p11, errbuf, sizeof(errbuf)) != 0) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "sg_sign: %s; signing with key sha256:%s fails "
+                          "until a session opens", errbuf,
+                          sg_signer_fingerprint(k[i].signer));
+            continue;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                       "sg_sign: PKCS#11 key sha256:%s open",
+                       sg_signer_fingerprint(k[i].signer));
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_sg_sign_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                     i;
+    sg_pkcs11_key_t               *p11;
+    ngx_http_sg_sign_key_t        *k;
+    ngx_http_sg_sign_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_sg_sign_module);
+    if (smcf == NULL) {
+        return;
+    }
+
+    k = smcf->keys.elts;
+
+    for (i = 0; i < smcf->keys.nelts; i++) {
+        p11 = sg_signer_pkcs11(k[i].signer);
+
+        if (p11 != NULL) {
+            sg_pkcs11_close(p11);
+        }
+    }
 }

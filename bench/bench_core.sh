@@ -37,7 +37,8 @@ fi
 # libraries (PCRE2, libcrypto, libm)
 $cc -O2 -g -Wall -Wextra -I"$root/src" -I"$here" -o "$tmp/core_bench" \
     "$here/core_bench.c" "$here/legacy_rules.c" "$root"/src/*.c \
-    "$tmp/sg_sign_schemas.c" -lpcre2-8 -lcrypto -lm -pthread
+    "$tmp/sg_sign_schemas.c" $(pkg-config --cflags --libs p11-kit-1) \
+    -lpcre2-8 -lcrypto -lm -ldl -pthread
 
 (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$tmp/key.pem" 2>/dev/null)

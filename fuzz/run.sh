@@ -39,10 +39,10 @@ esac
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 2
 cd "$ROOT" || exit 2
 
-# the core without the signer and the verifier (no OpenSSL in the
-# fuzzers), and the built-in schemas embedded as the module's build embeds
-# them
-CORE=$(ls src/*.c | grep -v '^src/sg_\(signer\|verify\)\.c$' | tr '\n' ' ')
+# the core without the signers and the verifier (no OpenSSL or p11-kit in
+# the fuzzers), and the built-in schemas embedded as the module's build
+# embeds them
+CORE=$(ls src/*.c | grep -v '^src/sg_\(signer\|verify\|pkcs11\)\.c$' | tr '\n' ' ')
 
 if [ ! -f schemas/embed.sh ]; then
     echo "FAIL: schemas/embed.sh is missing: the core needs the built-in" \

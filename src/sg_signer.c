@@ -22,6 +22,7 @@
 
 #include "sg_error.h"
 #include "sg_file.h"
+#include "sg_pkcs11.h"
 #include "sg_signer.h"
 
 
@@ -43,6 +44,7 @@ struct sg_signer_s {
     size_t     sig_len;
     int        bits;
     char       fingerprint[SG_SHA256_HEX_LEN + 1];
+    sg_pkcs11_key_t  *p11;   /* a key in an HSM: pkey is NULL */
 };
 
 
@@ -227,6 +229,7 @@ sg_signer_free(sg_signer_t *signer)
 
     /* EVP_PKEY_free clears the private numbers itself */
     EVP_PKEY_free(signer->pkey);
+    sg_pkcs11_free(signer->p11);
     free(signer);
 }
 
@@ -267,7 +270,7 @@ sg_signer_sign(const sg_signer_t *signer, sg_encoding_t enc,
 
     *out_len = 0;
 
-    if (signer == NULL || signer->pkey == NULL) {
+    if (signer == NULL || (signer->pkey == NULL && signer->p11 == NULL)) {
         return -1;
     }
 
@@ -601,6 +604,10 @@ sg_signer_raw(const sg_signer_t *signer, const void *data, size_t len,
         data = "";
     }
 
+    if (signer->p11 != NULL) {
+        return sg_pkcs11_sign(signer->p11, data, len, sig, sig_len);
+    }
+
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
         ERR_clear_error();
@@ -642,7 +649,6 @@ sg_signer_self_test(const sg_signer_t *signer)
 {
     int                 rc;
     size_t              sig_len;
-    EVP_MD_CTX         *ctx;
     sg_signer_t         copy;
     unsigned char       sig[SG_SIGNER_MAX_SIG];
     static const char   msg[] = "sg_signer self-test";
@@ -669,6 +675,18 @@ sg_signer_self_test(const sg_signer_t *signer)
         return -1;
     }
 
+    return sg_signer_verify(signer->pkey, msg, sizeof(msg) - 1, sig,
+                            sig_len);
+}
+
+
+int
+sg_signer_verify(struct evp_pkey_st *pkey, const void *data, size_t len,
+    const unsigned char *sig, size_t sig_len)
+{
+    int          rc;
+    EVP_MD_CTX  *ctx;
+
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
         ERR_clear_error();
@@ -677,10 +695,9 @@ sg_signer_self_test(const sg_signer_t *signer)
 
     rc = -1;
 
-    if (EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL,
-                                signer->pkey, NULL) == 1
-        && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *) msg,
-                            sizeof(msg) - 1) == 1)
+    if (EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, pkey, NULL)
+        == 1
+        && EVP_DigestVerify(ctx, sig, sig_len, data, len) == 1)
     {
         rc = 0;
     }
@@ -705,4 +722,45 @@ sg_signer_hex(const unsigned char *in, size_t len, char *out)
         out[2 * i] = hex[in[i] >> 4];
         out[2 * i + 1] = hex[in[i] & 0x0f];
     }
+}
+
+
+/*
+ * A key in an HSM (src/sg_pkcs11.c) behind the same interface: the glue
+ * signs, encodes and fingerprints it as a key file's.
+ */
+
+sg_signer_t *
+sg_signer_load_pkcs11(const char *uri, const char *module_path,
+    const char *pin_path, char *errbuf, size_t errlen)
+{
+    sg_signer_t      *signer;
+    sg_pkcs11_key_t  *p11;
+
+    p11 = sg_pkcs11_load(uri, module_path, pin_path, errbuf, errlen);
+    if (p11 == NULL) {
+        return NULL;
+    }
+
+    signer = calloc(1, sizeof(sg_signer_t));
+    if (signer == NULL) {
+        sg_error_format(errbuf, errlen, "PKCS#11 key: out of memory");
+        sg_pkcs11_free(p11);
+        return NULL;
+    }
+
+    signer->p11 = p11;
+    signer->bits = sg_pkcs11_bits(p11);
+    signer->sig_len = sg_pkcs11_signature_size(p11);
+    memcpy(signer->fingerprint, sg_pkcs11_fingerprint(p11),
+           SG_SHA256_HEX_LEN + 1);
+
+    return signer;
+}
+
+
+sg_pkcs11_key_t *
+sg_signer_pkcs11(const sg_signer_t *signer)
+{
+    return signer->p11;
 }

@@ -22,6 +22,7 @@ typedef enum {
 
 
 typedef struct sg_signer_s  sg_signer_t;
+struct evp_pkey_st;               /* OpenSSL's EVP_PKEY */
 
 
 /*
@@ -41,6 +42,17 @@ sg_signer_t *sg_signer_load(const char *key_path, const char *passphrase_path,
 
 void sg_signer_free(sg_signer_t *signer);
 
+/*
+ * A key in an HSM, named by an RFC 7512 URI: see sg_pkcs11_load() (the
+ * checks, the PIN file, the module).  Signs, encodes and fingerprints as
+ * a key file's; a worker opens it first (sg_pkcs11_open()).
+ */
+sg_signer_t *sg_signer_load_pkcs11(const char *uri, const char *module_path,
+    const char *pin_path, char *errbuf, size_t errlen);
+
+/* the PKCS#11 key behind signer, or NULL for a key file */
+struct sg_pkcs11_key_s *sg_signer_pkcs11(const sg_signer_t *signer);
+
 /* "sha256:" is not included: 64 lower-case hex digits of SHA-256 over the
    public key's DER SubjectPublicKeyInfo */
 const char *sg_signer_fingerprint(const sg_signer_t *signer);
@@ -58,6 +70,13 @@ size_t sg_signer_signature_size(const sg_signer_t *signer, sg_encoding_t enc);
  */
 int sg_signer_sign(const sg_signer_t *signer, sg_encoding_t enc,
     const void *data, size_t len, char *out, size_t *out_len);
+
+/*
+ * 0 when sig is pkey's RSA PKCS#1 v1.5 + SHA-256 signature of data, else
+ * -1: the self-tests' check, with OpenSSL (pkey is an EVP_PKEY)
+ */
+int sg_signer_verify(struct evp_pkey_st *pkey, const void *data, size_t len,
+    const unsigned char *sig, size_t sig_len);
 
 /* SHA-256 of data as 64 lower-case hex digits plus NUL */
 void sg_sha256_hex(const void *data, size_t len,
