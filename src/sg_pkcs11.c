@@ -354,8 +354,7 @@ sg_pkcs11_free(sg_pkcs11_key_t *key)
     }
 
     if (key->pin != NULL) {
-        OPENSSL_cleanse(key->pin, key->pin_len);
-        free(key->pin);
+        OPENSSL_secure_clear_free(key->pin, key->pin_len);
     }
 
     if (key->uri != NULL) {
@@ -808,10 +807,11 @@ sg_pkcs11_read_pin(sg_pkcs11_key_t *key, const char *pin_path, char *errbuf,
         return -1;
     }
 
-    key->pin = malloc(line);
+    /* kept for logins after a fault: in the secure heap when there is one */
+    key->pin = OPENSSL_secure_malloc(line);
     if (key->pin == NULL) {
-        sg_error_format(errbuf, errlen, "PIN file \"%s\": out of memory",
-                        pin_path);
+        sg_error_format(errbuf, errlen, "PIN file \"%s\": out of memory "
+                        "(or sg_sign_secure_heap is full)", pin_path);
         OPENSSL_cleanse(buf, len);
         free(buf);
         return -1;

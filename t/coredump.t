@@ -266,4 +266,48 @@ my @PATHS = ('/a/session/start/payout', '/t/session/start/payout');
     $t->stop_all;
 }
 
+
+# ---------------------------------------------------------- a PKCS#11 PIN
+
+# A worker keeps the token's PIN to log in again after a fault: in the
+# secure heap when there is one (out of the cores), in plain memory without
+# (found: the control).
+SKIP: {
+    require SgSign::HSM;
+    skip 'softhsm2 is not installed (make deps)', 4
+        unless -f $SgSign::HSM::SOFTHSM
+            && grep { -x "$_/pkcs11-tool" } split /:/, $ENV{PATH};
+
+    for my $heap (1, 0) {
+        my $t = SgSign::Test->new;
+        my $pin = 'sg-pin-' . join '', map { sprintf '%04x', rand 65536 }
+            1 .. 6;
+        my $hsm = SgSign::HSM->new($t, pin => $pin);
+        my $k = $hsm->generate('core', '01');
+        $t->start_provider(public_key => $k->{pub});
+        $t->start("    sg_sign_pkcs11_module $SgSign::HSM::SOFTHSM;\n"
+            . $t->gateway(qq(sg_sign on; sg_sign_project p;
+                sg_sign_key "$k->{uri}";
+                sg_sign_key_passphrase_file $hsm->{pin_file};)),
+            main => ($heap ? "sg_sign_secure_heap 64k;\n" : '')
+                . $hsm->main);
+        my $res = $t->post('{"session_id":"core-hsm"}');
+        my $with = $heap ? 'with' : 'without';
+        is $res->status, 200, "PKCS#11, $with the heap: a payout is signed";
+
+        my $wcore = core_of($t, worker_of($t), 'worker-hsm');
+        my $mcore = core_of($t, $t->master_pid, 'master-hsm');
+        if ($heap) {
+            is found("$mcore\n$wcore", { PIN => $pin }), '',
+                'with the heap, neither the master\'s nor a worker\'s core '
+                . 'holds the PIN';
+        } else {
+            is found($wcore, { PIN => $pin }), 'PIN',
+                'without the heap, a worker\'s core holds the PIN (the '
+                . 'control)';
+        }
+        $t->stop_all;
+    }
+}
+
 done_testing;

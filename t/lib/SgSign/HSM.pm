@@ -5,6 +5,7 @@ package SgSign::HSM;
 # adds what SoftHSM2 cannot do.
 #
 #   my $hsm = SgSign::HSM->new($t);              # token "payouts", PIN file
+#                                                # (pin => '...': another PIN)
 #   my $k = $hsm->generate('partner-2026', '01');  # RSA-2048 on the token
 #   $t->start($t->gateway("... sg_sign_key $k->{uri};
 #       sg_sign_key_passphrase_file $hsm->{pin_file};"), main => $hsm->main);
@@ -41,12 +42,12 @@ sub new {
 
     my $self = bless {
         t => $t, dir => $dir, conf => $conf,
-        token => $o{token} // 'payouts',
+        token => $o{token} // 'payouts', pin => $o{pin} // $PIN,
     }, $class;
 
     $self->run('softhsm2-util', '--init-token', '--free', '--label',
-        $self->{token}, '--pin', $PIN, '--so-pin', $SO_PIN);
-    $self->{pin_file} = write_file($t->dir . '/keys/hsm.pin', "$PIN\n",
+        $self->{token}, '--pin', $self->{pin}, '--so-pin', $SO_PIN);
+    $self->{pin_file} = write_file($t->dir . '/keys/hsm.pin', "$self->{pin}\n",
         0600);
     $self->share;
     return $self;
@@ -63,7 +64,7 @@ sub run {
 sub tool {
     my ($self, @args) = @_;
     my $out = $self->run('pkcs11-tool', '--module', $SOFTHSM,
-        '--token-label', $self->{token}, '--login', '--pin', $PIN, @args);
+        '--token-label', $self->{token}, '--login', '--pin', $self->{pin}, @args);
     $self->share;
     return $out;
 }
