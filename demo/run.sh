@@ -105,6 +105,10 @@ And one the gateway refuses (amount in major units):
 
 curl -i http://127.0.0.1:8080/api/v1/session/start/payout -H 'Content-Type: application/json' -d '{"session_id":"demo-2","amount_details":{"amount":100.5,"currency":"USD"}}'
 
+What the gateway counted (Prometheus text):
+
+curl -s http://127.0.0.1:8080/metrics | grep -v '^#' | grep -v ' 0$'
+
 Ctrl-C stops both.
 
 MSG
