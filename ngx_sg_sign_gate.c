@@ -577,3 +577,24 @@ ngx_http_sg_sign_gate_init(ngx_conf_t *cf, ngx_http_sg_sign_gate_t *gate)
 
     return NGX_OK;
 }
+
+
+/* a gate's variables, from its table ending in ngx_http_null_variable */
+
+ngx_int_t
+ngx_http_sg_sign_gate_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}

@@ -1756,19 +1756,7 @@ ngx_http_sg_sign_outcome_code(ngx_uint_t outcome)
 static ngx_int_t
 ngx_http_sg_sign_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_sg_sign_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_add_variables(cf, ngx_http_sg_sign_vars);
 }
 
 

@@ -177,6 +177,8 @@ ngx_int_t ngx_http_sg_sign_gate_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in, ngx_http_sg_sign_gate_t *gate);
 ngx_int_t ngx_http_sg_sign_gate_init(ngx_conf_t *cf,
     ngx_http_sg_sign_gate_t *gate);
+ngx_int_t ngx_http_sg_sign_gate_add_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 /* shared with sg_sign_verify (ngx_sg_sign_verify.c) */
 ngx_int_t ngx_http_sg_sign_read_body(ngx_http_request_t *r, ngx_pool_t *pool,

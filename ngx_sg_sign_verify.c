@@ -7,13 +7,13 @@
  * on untouched, with X-SG-Verified naming the key that verified.
  *
  * Built into the same .so as ngx_http_sg_sign_module, after it: it reuses
- * its header surgery, body reader, body size setting and nginx -t checks.
+ * its request machinery (ngx_sg_sign_gate.c), header surgery, body reader,
+ * body size setting and nginx -t checks.
  */
 
 
 #include "ngx_sg_sign_module.h"
 
-#include "sg_error.h"
 #include "sg_verify.h"
 
 
@@ -625,19 +625,8 @@ ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_sg_sign_verify_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_sg_sign_verify_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_add_variables(cf,
+                                               ngx_http_sg_sign_verify_vars);
 }
 
 
