@@ -127,21 +127,21 @@ typedef struct {
  * (ngx_sg_sign_gate.c); gate.outcome is $sg_sign_status.
  */
 typedef struct {
-    ngx_http_sg_sign_gate_ctx_t  gate;       /* first: the gate's part */
-    sg_schema_t                *schema;      /* the rules applied */
-    ngx_str_t                   method;      /* auto's, a table's name */
-    ngx_str_t                   body;        /* canonical, as sent */
-    ngx_str_t                   session_id;
-    ngx_str_t                   signature;
-    sg_signer_t                *signer;      /* the key that signed */
-    uint64_t                    sign_time;   /* ns, for the metrics */
+    ngx_http_sg_sign_gate_ctx_t  gate;         /* first: the gate's part */
+    sg_schema_t                 *schema;       /* the rules applied */
+    ngx_str_t                    method;       /* auto's, a table's name */
+    ngx_str_t                    body;         /* canonical, as sent */
+    ngx_str_t                    session_id;
+    ngx_str_t                    signature;
+    sg_signer_t                 *signer;       /* the key that signed */
+    uint64_t                     sign_time;    /* ns, for the metrics */
 #if (NGX_SG_SIGN_FAULTS)
-    ngx_msec_t                  sign_delay;
+    ngx_msec_t                   sign_delay;
 #endif
-    void                       *hsm_task;    /* a PKCS#11 signature runs */
-    unsigned                    hsm_timed_out:1;
-    unsigned                    signed_ok:1;
-    unsigned                    pooled:1;    /* signed in a thread pool */
+    void                        *hsm_task;     /* a PKCS#11 signature runs */
+    unsigned                     hsm_timed_out:1;
+    unsigned                     signed_ok:1;
+    unsigned                     pooled:1;     /* signed in a thread pool */
 } ngx_http_sg_sign_ctx_t;
 
 
