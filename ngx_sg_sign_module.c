@@ -55,14 +55,6 @@ typedef enum {
 
 
 typedef struct {
-    ngx_uint_t                  status;
-    ngx_str_t                   code;
-    char                       *description;   /* the default one */
-    unsigned                    nginx:1;       /* nginx can make it too */
-} ngx_http_sg_sign_outcome_t;
-
-
-typedef struct {
     ngx_str_t                   key;
     ngx_str_t                   passphrase_file;
     sg_signer_t                *signer;
@@ -131,34 +123,25 @@ typedef struct {
 
 
 /*
- * One per visit of an sg_sign location (internal redirects clear r->ctx).
- * It is also the data of a pool cleanup, found again by its handler: that
- * a request ever entered an sg_sign location outlives the redirect.
+ * One per visit of an sg_sign location, kept by the gate
+ * (ngx_sg_sign_gate.c); gate.outcome is $sg_sign_status.
  */
 typedef struct {
-    ngx_int_t                   rc;          /* returned on re-entry */
-    ngx_http_sg_sign_outcome_e  outcome;     /* for $sg_sign_status */
-    ngx_http_sg_sign_outcome_e  error;       /* the error response, if any */
-    const char                 *description; /* of the error */
-    off_t                       received;
-    sg_schema_t                *schema;      /* the rules applied */
-    ngx_str_t                   method;      /* auto's, a table's name */
-    ngx_str_t                   body;        /* canonical, as sent */
-    ngx_str_t                   session_id;
-    ngx_str_t                   signature;
-    sg_signer_t                *signer;      /* the key that signed */
-    ngx_str_t                   error_json;  /* the error body to send */
-    ngx_buf_t                   error_buf;   /* sends it, allocation-free */
-    uint64_t                    sign_time;   /* ns, for the metrics */
+    ngx_http_sg_sign_gate_ctx_t  gate;         /* first: the gate's part */
+    sg_schema_t                 *schema;       /* the rules applied */
+    ngx_str_t                    method;       /* auto's, a table's name */
+    ngx_str_t                    body;         /* canonical, as sent */
+    ngx_str_t                    session_id;
+    ngx_str_t                    signature;
+    sg_signer_t                 *signer;       /* the key that signed */
+    uint64_t                     sign_time;    /* ns, for the metrics */
 #if (NGX_SG_SIGN_FAULTS)
-    ngx_msec_t                  sign_delay;
+    ngx_msec_t                   sign_delay;
 #endif
-    void                       *hsm_task;    /* a PKCS#11 signature runs */
-    unsigned                    hsm_timed_out:1;
-    unsigned                    started:1;   /* the precontent phase ran */
-    unsigned                    signed_ok:1;
-    unsigned                    error_done:1;
-    unsigned                    pooled:1;    /* signed in a thread pool */
+    void                        *hsm_task;     /* a PKCS#11 signature runs */
+    unsigned                     hsm_timed_out:1;
+    unsigned                     signed_ok:1;
+    unsigned                     pooled:1;     /* signed in a thread pool */
 } ngx_http_sg_sign_ctx_t;
 
 
@@ -197,19 +180,14 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r);
-static ngx_http_sg_sign_ctx_t *ngx_http_sg_sign_create_ctx(
-    ngx_http_request_t *r);
 static void ngx_http_sg_sign_ctx_cleanup(void *data);
-static ngx_http_sg_sign_ctx_t *ngx_http_sg_sign_last_ctx(
-    ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_route(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static ngx_http_sg_sign_schema_t *ngx_http_sg_sign_method_find(
     ngx_array_t *methods, ngx_str_t *name);
 static ngx_uint_t ngx_http_sg_sign_method_name(ngx_str_t *name);
-static ngx_int_t ngx_http_sg_sign_check_request(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_check_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_sg_sign_body_handler(ngx_http_request_t *r);
@@ -246,12 +224,8 @@ static ngx_int_t ngx_http_sg_sign_refuse(ngx_http_request_t *r,
 static ngx_int_t ngx_http_sg_sign_fail(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx, const char *what);
 static ngx_int_t ngx_http_sg_sign_header_filter(ngx_http_request_t *r);
-static ngx_http_sg_sign_outcome_e ngx_http_sg_sign_nginx_error(
-    ngx_uint_t status);
 static ngx_int_t ngx_http_sg_sign_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_sg_sign_error_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx);
 static ngx_int_t ngx_http_sg_sign_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_sg_sign_add_variables(ngx_conf_t *cf);
@@ -458,11 +432,6 @@ static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
 };
 
 
-/* signing_failed needs no allocation: it is what a failed one becomes */
-static u_char  ngx_http_sg_sign_failed_json[160];
-static size_t  ngx_http_sg_sign_failed_json_len;
-
-
 /*
  * The provider's auth headers: a caller never chooses them, and any copy
  * is removed in the rewrite phase of an sg_sign location.
@@ -509,6 +478,33 @@ static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_h_content_length =
     { ngx_string("Content-Length"), ngx_string("content-length") };
 
 
+static ngx_http_sg_sign_gate_t  ngx_http_sg_sign_gate = {
+    &ngx_http_sg_sign_module,
+    "sg_sign",
+    sizeof(ngx_http_sg_sign_ctx_t),
+    ngx_http_sg_sign_ctx_cleanup,
+    offsetof(ngx_http_sg_sign_loc_conf_t, enable),
+    ngx_http_sg_sign_outcomes,
+    sizeof(ngx_http_sg_sign_outcomes) / sizeof(ngx_http_sg_sign_outcome_t),
+    NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
+    NGX_HTTP_SG_SIGN_BODY_TOO_LARGE,
+    NGX_HTTP_SG_SIGN_SIGNING_FAILED,
+    ngx_http_sg_sign_auth_headers,
+    sizeof(ngx_http_sg_sign_auth_headers) / sizeof(ngx_str_t),
+    ngx_http_sg_sign_check_request,
+    ngx_http_sg_sign_body_handler,
+    NULL,                                  /* counted in the log phase */
+    ngx_http_sg_sign_metrics_request,      /* a subrequest has none */
+    ngx_http_sg_sign_rewrite_handler,
+    ngx_http_sg_sign_handler,
+    ngx_http_sg_sign_header_filter,
+    ngx_http_sg_sign_body_filter,
+    ngx_http_sg_sign_request_body_filter,
+    1,                                     /* 502, 504 after signing */
+    NULL, NULL, NULL, ngx_null_string, { 0 }
+};
+
+
 static ngx_http_variable_t  ngx_http_sg_sign_vars[] = {
 
     { ngx_string("sg_sign_status"), NULL, ngx_http_sg_sign_variable,
@@ -530,126 +526,41 @@ static ngx_http_variable_t  ngx_http_sg_sign_vars[] = {
 };
 
 
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
-static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
-
-
 /*
- * The rewrite phase of an sg_sign location: the first phase that knows
- * the location, before access control, refusals or error_page can send
- * the request anywhere.  Subrequests are refused here: they skip the
- * access phase, share the main request's headers and body, and may carry
- * bodies of their own.
+ * The rewrite phase: the gate's start.  The test build arms its faults
+ * first, so that the ctx itself is the first allocation that can fail.
  */
 
 static ngx_int_t
 ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
 {
+#if (NGX_SG_SIGN_FAULTS)
     ngx_int_t                     rc;
+    ngx_msec_t                    sign_delay;
     ngx_http_sg_sign_ctx_t       *ctx;
     ngx_http_sg_sign_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
 
-    if (!slcf->enable) {
-        return NGX_DECLINED;
-    }
+    if (slcf->enable && r == r->main
+        && ngx_http_get_module_ctx(r, ngx_http_sg_sign_module) == NULL)
+    {
+        sign_delay = 0;
+        ngx_http_sg_sign_fault_arm(r, &sign_delay);
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+        rc = ngx_http_sg_sign_gate_rewrite(r, &ngx_http_sg_sign_gate);
 
-    if (ctx == NULL) {
-#if (NGX_SG_SIGN_FAULTS)
-        ngx_msec_t  sign_delay = 0;
+        ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
 
-        if (r == r->main) {
-            ngx_http_sg_sign_fault_arm(r, &sign_delay);
+        if (ctx) {
+            ctx->sign_delay = sign_delay;
         }
-#endif
-
-        ctx = ngx_http_sg_sign_create_ctx(r);
-
-        if (ctx == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "sg_sign: internal failure while creating the "
-                          "request context; nothing forwarded");
-
-            /*
-             * No mark keeps the body from an error_page fallback: let
-             * nginx drop it, and the headers (or all, if that fails too).
-             */
-            if (r == r->main) {
-                (void) ngx_http_discard_request_body(r);
-                (void) ngx_http_sg_sign_strip_headers(r,
-                                  ngx_http_sg_sign_auth_headers,
-                                  sizeof(ngx_http_sg_sign_auth_headers)
-                                  / sizeof(ngx_str_t), 0);
-            }
-
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-#if (NGX_SG_SIGN_FAULTS)
-        ctx->sign_delay = sign_delay;
-#endif
-    }
-
-    if (r != r->main) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "sg_sign: subrequest to \"%V\" refused", &r->uri);
-
-        rc = ngx_http_sg_sign_refuse(r, ctx,
-                                     NGX_HTTP_SG_SIGN_SUBREQUEST_REFUSED,
-                                     NULL);
-
-        /* a subrequest has no log phase of its own */
-        ngx_http_sg_sign_metrics_request(r);
 
         return rc;
     }
+#endif
 
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_auth_headers,
-                                  sizeof(ngx_http_sg_sign_auth_headers)
-                                  / sizeof(ngx_str_t), 0)
-        != NGX_OK)
-    {
-        return ngx_http_sg_sign_fail(r, ctx, "removing caller headers");
-    }
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_http_sg_sign_ctx_t *
-ngx_http_sg_sign_create_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_sg_sign_ctx_t  *ctx;
-
-    if (r != r->main) {
-        /* the pool is the main request's: a subrequest leaves no mark */
-        ctx = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
-                                          sizeof(ngx_http_sg_sign_ctx_t)));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-    } else {
-        cln = ngx_http_sg_sign_alloc(ngx_pool_cleanup_add(r->pool,
-                                          sizeof(ngx_http_sg_sign_ctx_t)));
-        if (cln == NULL) {
-            return NULL;
-        }
-
-        ctx = cln->data;
-        ngx_memzero(ctx, sizeof(ngx_http_sg_sign_ctx_t));
-
-        cln->handler = ngx_http_sg_sign_ctx_cleanup;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_module);
-
-    return ctx;
+    return ngx_http_sg_sign_gate_rewrite(r, &ngx_http_sg_sign_gate);
 }
 
 
@@ -661,81 +572,10 @@ ngx_http_sg_sign_ctx_cleanup(void *data)
 }
 
 
-/* the ctx of the last sg_sign location the request entered, or NULL */
-
-static ngx_http_sg_sign_ctx_t *
-ngx_http_sg_sign_last_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_sg_sign_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-
-    if (ctx || r != r->main) {
-        return ctx;
-    }
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_sg_sign_ctx_cleanup) {
-            return cln->data;
-        }
-    }
-
-    return NULL;
-}
-
-
-/* the precontent phase: read the body, as the mirror module does */
-
 static ngx_int_t
 ngx_http_sg_sign_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_http_sg_sign_ctx_t       *ctx;
-    ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
-
-    if (!slcf->enable) {
-        return NGX_DECLINED;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-
-    if (ctx == NULL || r != r->main) {
-        /* the rewrite phase made the ctx and refused subrequests */
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->started) {
-        return ctx->rc;
-    }
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "sg_sign handler");
-
-    ctx->started = 1;
-    ctx->rc = NGX_DONE;
-
-    rc = ngx_http_sg_sign_route(r, slcf, ctx);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_sg_sign_check_request(r, slcf, ctx);
-    }
-
-    if (rc != NGX_OK) {
-        /* refused before reading: never invite the body with 100 Continue */
-        r->expect_tested = 1;
-        return rc;
-    }
-
-    rc = ngx_http_read_client_request_body(r, ngx_http_sg_sign_body_handler);
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    ngx_http_finalize_request(r, NGX_DONE);
-    return NGX_DONE;
+    return ngx_http_sg_sign_gate_handler(r, &ngx_http_sg_sign_gate);
 }
 
 
@@ -909,13 +749,27 @@ ngx_http_sg_sign_method_name(ngx_str_t *name)
 }
 
 
-/* CONTRACT step 1 and the Content-Length half of step 2: 405, 415, 413 */
+/*
+ * Before the body is read: the route (404), CONTRACT step 1 and the
+ * Content-Length half of step 2 (405, 415, 413).
+ */
 
 static ngx_int_t
-ngx_http_sg_sign_check_request(ngx_http_request_t *r,
-    ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx)
+ngx_http_sg_sign_check_request(ngx_http_request_t *r)
 {
-    const char  *why;
+    ngx_int_t                     rc;
+    const char                   *why;
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    rc = ngx_http_sg_sign_route(r, slcf, ctx);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_sg_sign_refuse(r, ctx,
@@ -940,55 +794,11 @@ ngx_http_sg_sign_check_request(ngx_http_request_t *r,
 }
 
 
-/*
- * Counts the body as nginx reads it, so a chunked body over the limit is
- * refused as soon as it crosses it, not after it has all been read.  And
- * once a request has entered an sg_sign location, no other location may
- * read its body (say, an error_page fallback that proxies): the caller's
- * bytes leave only as the signed canonical body.
- */
-
 static ngx_int_t
 ngx_http_sg_sign_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_chain_t                  *cl;
-    ngx_http_sg_sign_ctx_t       *ctx;
-    ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
-
-    if (!slcf->enable) {
-        if (ngx_http_sg_sign_last_ctx(r) == NULL) {
-            return ngx_http_next_request_body_filter(r, in);
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign: \"%V\" tried to read the body of a request "
-                      "that entered an sg_sign location; refused", &r->uri);
-
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-
-    if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_SIGN_PENDING) {
-        return ngx_http_next_request_body_filter(r, in);
-    }
-
-    for (cl = in; cl; cl = cl->next) {
-        ctx->received += ngx_buf_size(cl->buf);
-    }
-
-    if (ctx->received > (off_t) slcf->max_body_size) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "sg_sign: client intended to send a body larger "
-                      "than %uz bytes", slcf->max_body_size);
-
-        return ngx_http_sg_sign_refuse(r, ctx,
-                                       NGX_HTTP_SG_SIGN_BODY_TOO_LARGE, NULL);
-    }
-
-    return ngx_http_next_request_body_filter(r, in);
+    return ngx_http_sg_sign_gate_request_body_filter(r, in,
+                                                     &ngx_http_sg_sign_gate);
 }
 
 
@@ -1009,10 +819,7 @@ ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    ctx->rc = rc;
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    ngx_http_sg_sign_gate_done(r, &ctx->gate, rc);
 }
 
 
@@ -1306,7 +1113,7 @@ ngx_http_sg_sign_finish(ngx_http_request_t *r,
         return ngx_http_sg_sign_fail(r, ctx, "installing the signed body");
     }
 
-    ctx->outcome = NGX_HTTP_SG_SIGN_SIGNED;
+    ctx->gate.outcome = NGX_HTTP_SG_SIGN_SIGNED;
 
 #if (NGX_SG_SIGN_FAULTS)
     /* what follows is proxying, not the gateway's */
@@ -1417,10 +1224,8 @@ ngx_http_sg_sign_signed_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
 
-    ctx->rc = ngx_http_sg_sign_finish(r, slcf, ctx);
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    ngx_http_sg_sign_gate_done(r, &ctx->gate,
+                               ngx_http_sg_sign_finish(r, slcf, ctx));
 }
 
 
@@ -1751,33 +1556,14 @@ ngx_http_sg_sign_install(ngx_http_request_t *r,
 }
 
 
-/*
- * Records why the request is refused (NULL: the outcome's own description)
- * and returns its status: nginx then finalizes it, and the header and body
- * filters below give the response the provider's error shape.  Whatever
- * the caller sent is dropped, so an error_page fallback that forwards the
- * request forwards no caller byte.
- */
+/* the gate's refusal: a caller byte never leaves with an error */
 
 static ngx_int_t
 ngx_http_sg_sign_refuse(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
     ngx_http_sg_sign_outcome_e outcome, const char *description)
 {
-    ctx->description = description
-                       ? description
-                       : ngx_http_sg_sign_outcomes[outcome].description;
-
-    ctx->outcome = outcome;
-    ctx->error = outcome;
-    ctx->rc = ngx_http_sg_sign_outcomes[outcome].status;
-
-    if (r == r->main && r->request_body) {
-        r->request_body->bufs = NULL;
-        r->headers_in.content_length_n = 0;
-        r->headers_in.chunked = 0;
-    }
-
-    return ctx->rc;
+    return ngx_http_sg_sign_gate_refuse(r, &ngx_http_sg_sign_gate,
+                                        &ctx->gate, outcome, description);
 }
 
 
@@ -1787,202 +1573,24 @@ static ngx_int_t
 ngx_http_sg_sign_fail(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx,
     const char *what)
 {
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "sg_sign: internal failure while %s; nothing forwarded",
-                  what);
-
-    return ngx_http_sg_sign_refuse(r, ctx, NGX_HTTP_SG_SIGN_SIGNING_FAILED,
-                                   NULL);
+    return ngx_http_sg_sign_gate_fail(r, &ngx_http_sg_sign_gate, &ctx->gate,
+                                      what);
 }
 
 
-/*
- * Replaces nginx's own error pages in an sg_sign location with the
- * provider's error JSON, so that callers handle one format: the requests
- * this module refused, and the errors of the table nginx makes itself.
- * Responses from the provider (r->err_status unset) pass unchanged.
- */
+/* the provider's error shape for refusals and nginx's errors of the table */
 
 static ngx_int_t
 ngx_http_sg_sign_header_filter(ngx_http_request_t *r)
 {
-    ngx_table_elt_t              *h;
-    ngx_http_sg_sign_outcome_e    error;
-    ngx_http_sg_sign_ctx_t       *ctx;
-    ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    if (r->err_status == 0) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
-
-    if (!slcf->enable) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-
-    if (ctx == NULL || ctx->error == NGX_HTTP_SG_SIGN_PENDING) {
-
-        if (r != r->main) {
-            return ngx_http_next_header_filter(r);
-        }
-
-        error = ngx_http_sg_sign_nginx_error(r->headers_out.status);
-
-        if (error == NGX_HTTP_SG_SIGN_PENDING) {
-            return ngx_http_next_header_filter(r);
-        }
-
-        if (ctx == NULL) {
-            /* e.g. client_max_body_size refused it before our phases */
-
-            ctx = ngx_http_sg_sign_create_ctx(r);
-            if (ctx == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        ctx->error = error;
-        ctx->description = ngx_http_sg_sign_outcomes[error].description;
-
-        if (ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
-            ctx->outcome = error;
-        }
-    }
-
-    if (r->headers_out.status != ngx_http_sg_sign_outcomes[ctx->error].status)
-    {
-        return ngx_http_next_header_filter(r);
-    }
-
-    h = NULL;
-
-    if (ngx_http_sg_sign_error_body(r, ctx) != NGX_OK
-        || (ctx->error == NGX_HTTP_SG_SIGN_METHOD_NOT_ALLOWED
-            && (h = ngx_http_sg_sign_alloc(
-                        ngx_list_push(&r->headers_out.headers)))
-               == NULL))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign: internal failure while describing an "
-                      "error; nothing forwarded");
-
-        ctx->error = NGX_HTTP_SG_SIGN_SIGNING_FAILED;
-        ctx->outcome = NGX_HTTP_SG_SIGN_SIGNING_FAILED;
-        ctx->error_json.data = ngx_http_sg_sign_failed_json;
-        ctx->error_json.len = ngx_http_sg_sign_failed_json_len;
-
-        r->headers_out.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        r->err_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (h) {
-        /* RFC 9110 15.5.6: a 405 lists the allowed methods */
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
-    }
-
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.charset.len = 0;
-
-    r->headers_out.content_length_n = ctx->error_json.len;
-
-    if (r->headers_out.content_length) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = NULL;
-    }
-
-    return ngx_http_next_header_filter(r);
-}
-
-
-/* the errors nginx itself makes that callers get in the provider's shape */
-
-static ngx_http_sg_sign_outcome_e
-ngx_http_sg_sign_nginx_error(ngx_uint_t status)
-{
-    ngx_uint_t  i;
-
-    for (i = NGX_HTTP_SG_SIGN_SIGNED + 1;
-         i < sizeof(ngx_http_sg_sign_outcomes)
-             / sizeof(ngx_http_sg_sign_outcome_t);
-         i++)
-    {
-        if (ngx_http_sg_sign_outcomes[i].nginx
-            && ngx_http_sg_sign_outcomes[i].status == status)
-        {
-            return i;
-        }
-    }
-
-    return NGX_HTTP_SG_SIGN_PENDING;
+    return ngx_http_sg_sign_gate_header_filter(r, &ngx_http_sg_sign_gate);
 }
 
 
 static ngx_int_t
 ngx_http_sg_sign_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t               *b;
-    ngx_chain_t              out;
-    ngx_http_sg_sign_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-
-    if (ctx == NULL || ctx->error_json.data == NULL) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    if (ctx->error_done) {
-        /* the error body went out already: swallow nginx's page */
-        return NGX_OK;
-    }
-
-    ctx->error_done = 1;
-
-    b = &ctx->error_buf;
-
-    b->pos = ctx->error_json.data;
-    b->last = b->pos + ctx->error_json.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_next_body_filter(r, &out);
-}
-
-
-/* the provider's error JSON for ctx->error, into ctx->error_json */
-
-static ngx_int_t
-ngx_http_sg_sign_error_body(ngx_http_request_t *r,
-    ngx_http_sg_sign_ctx_t *ctx)
-{
-    size_t       len;
-    const char  *code;
-
-    code = (const char *) ngx_http_sg_sign_outcomes[ctx->error].code.data;
-
-    len = sg_error_json(code, ctx->description, NULL, 0);
-
-    ctx->error_json.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
-                                                              len + 1));
-    if (ctx->error_json.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->error_json.len = sg_error_json(code, ctx->description,
-                                        (char *) ctx->error_json.data,
-                                        len + 1);
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_body_filter(r, in, &ngx_http_sg_sign_gate);
 }
 
 
@@ -1995,7 +1603,7 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t  *ctx;
 
     /* after an error_page redirect too: the log says what the gateway did */
-    ctx = ngx_http_sg_sign_last_ctx(r);
+    ctx = ngx_http_sg_sign_gate_last_ctx(r, &ngx_http_sg_sign_gate);
 
     if (ctx == NULL) {
         v->not_found = 1;
@@ -2013,7 +1621,7 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
         goto found;
     }
 
-    if (ctx->outcome == NGX_HTTP_SG_SIGN_PENDING) {
+    if (ctx->gate.outcome == NGX_HTTP_SG_SIGN_PENDING) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -2021,7 +1629,7 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
     switch (data) {
 
     case 0: /* $sg_sign_status */
-        value = ngx_http_sg_sign_outcomes[ctx->outcome].code;
+        value = ngx_http_sg_sign_outcomes[ctx->gate.outcome].code;
         break;
 
     case 1: /* $sg_sign_key_fingerprint */
@@ -2035,7 +1643,7 @@ ngx_http_sg_sign_variable(ngx_http_request_t *r,
         break;
 
     case 2: /* $sg_sign_body_sha256 */
-        if (ctx->outcome != NGX_HTTP_SG_SIGN_SIGNED) {
+        if (ctx->gate.outcome != NGX_HTTP_SG_SIGN_SIGNED) {
             v->not_found = 1;
             return NGX_OK;
         }
@@ -2091,14 +1699,14 @@ ngx_http_sg_sign_request_info(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t   *slcf;
     ngx_http_sg_sign_main_conf_t  *smcf;
 
-    ctx = ngx_http_sg_sign_last_ctx(r);
+    ctx = ngx_http_sg_sign_gate_last_ctx(r, &ngx_http_sg_sign_gate);
 
     if (ctx == NULL) {
         return NGX_DECLINED;
     }
 
-    info->outcome = ctx->outcome;
-    info->is_signed = (ctx->outcome == NGX_HTTP_SG_SIGN_SIGNED);
+    info->outcome = ctx->gate.outcome;
+    info->is_signed = (ctx->gate.outcome == NGX_HTTP_SG_SIGN_SIGNED);
     info->method = ctx->method;
 
     if (info->method.len) {
@@ -2148,19 +1756,7 @@ ngx_http_sg_sign_outcome_code(ngx_uint_t outcome)
 static ngx_int_t
 ngx_http_sg_sign_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_sg_sign_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_add_variables(cf, ngx_http_sg_sign_vars);
 }
 
 
@@ -3183,47 +2779,7 @@ ngx_http_sg_sign_fault_disarm(void)
 static ngx_int_t
 ngx_http_sg_sign_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_sg_sign_rewrite_handler;
-
-    /*
-     * The precontent phase, not access: a handler that returned NGX_OK in
-     * the access phase would grant access under "satisfy any".
-     */
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_sg_sign_handler;
-
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_sg_sign_header_filter;
-
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_sg_sign_body_filter;
-
-    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
-    ngx_http_top_request_body_filter = ngx_http_sg_sign_request_body_filter;
-
-    ngx_http_sg_sign_failed_json_len = sg_error_json(
-        (const char *) ngx_http_sg_sign_outcomes[
-            NGX_HTTP_SG_SIGN_SIGNING_FAILED].code.data,
-        ngx_http_sg_sign_outcomes[NGX_HTTP_SG_SIGN_SIGNING_FAILED].description,
-        (char *) ngx_http_sg_sign_failed_json,
-        sizeof(ngx_http_sg_sign_failed_json));
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_init(cf, &ngx_http_sg_sign_gate);
 }
 
 

@@ -7,13 +7,13 @@
  * on untouched, with X-SG-Verified naming the key that verified.
  *
  * Built into the same .so as ngx_http_sg_sign_module, after it: it reuses
- * its header surgery, body reader, body size setting and nginx -t checks.
+ * its request machinery (ngx_sg_sign_gate.c), header surgery, body reader,
+ * body size setting and nginx -t checks.
  */
 
 
 #include "ngx_sg_sign_module.h"
 
-#include "sg_error.h"
 #include "sg_verify.h"
 
 
@@ -30,14 +30,6 @@ typedef enum {
 
 
 typedef struct {
-    ngx_uint_t                    status;
-    ngx_str_t                     code;
-    char                         *description;  /* the default one */
-    unsigned                      nginx:1;      /* nginx can make it too */
-} ngx_http_sg_sign_verify_outcome_t;
-
-
-typedef struct {
     ngx_flag_t                    enable;
     ngx_array_t                  *keys;         /* sg_verifier_t * */
 
@@ -48,34 +40,22 @@ typedef struct {
 
 
 /*
- * One per visit of an sg_sign_verify location.  As sg_sign's, it is the
- * data of a pool cleanup of the main request, found again by its handler:
- * that a request ever entered such a location outlives internal redirects,
- * so no other location reads a body that was not verified.
+ * One per visit of an sg_sign_verify location, kept by the gate
+ * (ngx_sg_sign_gate.c): that a request ever entered such a location
+ * outlives internal redirects, so no other location reads a body that was
+ * not verified.
  */
 typedef struct {
-    ngx_int_t                          rc;          /* on re-entry */
-    ngx_http_sg_sign_verify_outcome_e  outcome;     /* final once set */
-    const char                        *description; /* of a refusal */
-    off_t                              received;
+    ngx_http_sg_sign_gate_ctx_t        gate;        /* first */
     ngx_str_t                          sig;         /* decoded */
     const sg_verifier_t               *verifier;    /* the key that verified */
-    ngx_str_t                          error_json;  /* error body to send */
-    ngx_buf_t                          error_buf;   /* sends it */
-    unsigned                           started:1;   /* precontent phase ran */
-    unsigned                           error_done:1;
 } ngx_http_sg_sign_verify_ctx_t;
 
 
 static ngx_int_t ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r);
-static ngx_http_sg_sign_verify_ctx_t *ngx_http_sg_sign_verify_create_ctx(
-    ngx_http_request_t *r);
 static void ngx_http_sg_sign_verify_ctx_cleanup(void *data);
-static ngx_http_sg_sign_verify_ctx_t *ngx_http_sg_sign_verify_last_ctx(
-    ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_verify_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r,
-    ngx_http_sg_sign_verify_ctx_t *ctx);
+static ngx_int_t ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_verify_request_body_filter(
     ngx_http_request_t *r, ngx_chain_t *in);
 static void ngx_http_sg_sign_verify_body_handler(ngx_http_request_t *r);
@@ -87,9 +67,6 @@ static ngx_int_t ngx_http_sg_sign_verify_mismatch(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx, ngx_uint_t failed);
 static ngx_int_t ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx, const sg_verifier_t *verifier);
-static void ngx_http_sg_sign_verify_outcome(ngx_http_request_t *r,
-    ngx_http_sg_sign_verify_ctx_t *ctx,
-    ngx_http_sg_sign_verify_outcome_e outcome);
 static ngx_int_t ngx_http_sg_sign_verify_refuse(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx,
     ngx_http_sg_sign_verify_outcome_e outcome, const char *description);
@@ -165,7 +142,7 @@ ngx_module_t  ngx_http_sg_sign_verify_module = {
 
 /* the outcome table; README "Verifying the provider's webhooks" too */
 
-static ngx_http_sg_sign_verify_outcome_t  ngx_http_sg_sign_verify_outcomes[] = {
+static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_verify_outcomes[] = {
     { 0, ngx_null_string, NULL, 0 },
     { 0, ngx_string("verified"), NULL, 0 },
     { NGX_HTTP_UNAUTHORIZED, ngx_string("invalid_signature"),
@@ -179,11 +156,6 @@ static ngx_http_sg_sign_verify_outcome_t  ngx_http_sg_sign_verify_outcomes[] = {
     { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("verification_failed"),
       "the webhook could not be verified", 1 }
 };
-
-
-/* verification_failed needs no allocation: it is what a failed one becomes */
-static u_char  ngx_http_sg_sign_verify_failed_json[160];
-static size_t  ngx_http_sg_sign_verify_failed_json_len;
 
 
 /* the gateway's word on a webhook: never the caller's */
@@ -200,6 +172,34 @@ static ngx_http_sg_sign_header_name_t  ngx_http_sg_sign_verify_h_verified =
 #define NGX_HTTP_SG_SIGN_VERIFY_PREFIX  "sha256:"
 
 
+static ngx_http_sg_sign_gate_t  ngx_http_sg_sign_verify_gate = {
+    &ngx_http_sg_sign_verify_module,
+    "sg_sign_verify",
+    sizeof(ngx_http_sg_sign_verify_ctx_t),
+    ngx_http_sg_sign_verify_ctx_cleanup,
+    offsetof(ngx_http_sg_sign_verify_loc_conf_t, enable),
+    ngx_http_sg_sign_verify_outcomes,
+    sizeof(ngx_http_sg_sign_verify_outcomes)
+        / sizeof(ngx_http_sg_sign_outcome_t),
+    NGX_HTTP_SG_SIGN_VERIFY_SUBREQUEST_REFUSED,
+    NGX_HTTP_SG_SIGN_VERIFY_BODY_TOO_LARGE,
+    NGX_HTTP_SG_SIGN_VERIFY_FAILED,
+    ngx_http_sg_sign_verify_own_headers,
+    sizeof(ngx_http_sg_sign_verify_own_headers) / sizeof(ngx_str_t),
+    ngx_http_sg_sign_verify_check_request,
+    ngx_http_sg_sign_verify_body_handler,
+    ngx_http_sg_sign_metrics_webhook,      /* counted once, at the verdict */
+    NULL,
+    ngx_http_sg_sign_verify_rewrite_handler,
+    ngx_http_sg_sign_verify_handler,
+    ngx_http_sg_sign_verify_header_filter,
+    ngx_http_sg_sign_verify_body_filter,
+    ngx_http_sg_sign_verify_request_body_filter,
+    0,                                     /* the app's, once verified */
+    NULL, NULL, NULL, ngx_null_string, { 0 }
+};
+
+
 static ngx_http_variable_t  ngx_http_sg_sign_verify_vars[] = {
 
     { ngx_string("sg_sign_verify_status"), NULL,
@@ -212,105 +212,15 @@ static ngx_http_variable_t  ngx_http_sg_sign_verify_vars[] = {
 };
 
 
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
-static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
-
-
 /*
- * The rewrite phase of an sg_sign_verify location: the caller's
- * X-SG-Verified goes before access control, refusals or error_page can
- * send the request anywhere, and subrequests (which share the main
- * request's headers and body) are refused.
+ * The rewrite phase: the gate drops the caller's X-SG-Verified before
+ * access control, refusals or error_page can send the request anywhere.
  */
 
 static ngx_int_t
 ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r)
 {
-    ngx_http_sg_sign_verify_ctx_t      *ctx;
-    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
-
-    if (!vlcf->enable) {
-        return NGX_DECLINED;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_http_sg_sign_verify_create_ctx(r);
-
-        if (ctx == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "sg_sign_verify: internal failure while creating "
-                          "the request context; nothing forwarded");
-
-            /* no mark keeps the body from a fallback: let nginx drop it */
-            if (r == r->main) {
-                (void) ngx_http_discard_request_body(r);
-                (void) ngx_http_sg_sign_strip_headers(r,
-                                  ngx_http_sg_sign_verify_own_headers,
-                                  sizeof(ngx_http_sg_sign_verify_own_headers)
-                                  / sizeof(ngx_str_t), 0);
-            }
-
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (r != r->main) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "sg_sign_verify: subrequest to \"%V\" refused",
-                      &r->uri);
-
-        return ngx_http_sg_sign_verify_refuse(r, ctx,
-                                   NGX_HTTP_SG_SIGN_VERIFY_SUBREQUEST_REFUSED,
-                                   NULL);
-    }
-
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
-                                  sizeof(ngx_http_sg_sign_verify_own_headers)
-                                  / sizeof(ngx_str_t), 0)
-        != NGX_OK)
-    {
-        return ngx_http_sg_sign_verify_fail(r, ctx, "removing caller headers");
-    }
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_http_sg_sign_verify_ctx_t *
-ngx_http_sg_sign_verify_create_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t            *cln;
-    ngx_http_sg_sign_verify_ctx_t *ctx;
-
-    if (r != r->main) {
-        /* the pool is the main request's: a subrequest leaves no mark */
-        ctx = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
-                                        sizeof(ngx_http_sg_sign_verify_ctx_t)));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-    } else {
-        cln = ngx_http_sg_sign_alloc(ngx_pool_cleanup_add(r->pool,
-                                        sizeof(ngx_http_sg_sign_verify_ctx_t)));
-        if (cln == NULL) {
-            return NULL;
-        }
-
-        ctx = cln->data;
-        ngx_memzero(ctx, sizeof(ngx_http_sg_sign_verify_ctx_t));
-
-        cln->handler = ngx_http_sg_sign_verify_ctx_cleanup;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_sg_sign_verify_module);
-
-    return ctx;
+    return ngx_http_sg_sign_gate_rewrite(r, &ngx_http_sg_sign_verify_gate);
 }
 
 
@@ -321,78 +231,10 @@ ngx_http_sg_sign_verify_ctx_cleanup(void *data)
 }
 
 
-/* the ctx of the last sg_sign_verify location the request entered */
-
-static ngx_http_sg_sign_verify_ctx_t *
-ngx_http_sg_sign_verify_last_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t            *cln;
-    ngx_http_sg_sign_verify_ctx_t *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx || r != r->main) {
-        return ctx;
-    }
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_sg_sign_verify_ctx_cleanup) {
-            return cln->data;
-        }
-    }
-
-    return NULL;
-}
-
-
-/* the precontent phase: read the body, as the mirror module does */
-
 static ngx_int_t
 ngx_http_sg_sign_verify_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                           rc;
-    ngx_http_sg_sign_verify_ctx_t      *ctx;
-    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
-
-    if (!vlcf->enable) {
-        return NGX_DECLINED;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx == NULL || r != r->main) {
-        /* the rewrite phase made the ctx and refused subrequests */
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->started) {
-        return ctx->rc;
-    }
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "sg_sign_verify handler");
-
-    ctx->started = 1;
-    ctx->rc = NGX_DONE;
-
-    rc = ngx_http_sg_sign_verify_check_request(r, ctx);
-
-    if (rc != NGX_OK) {
-        /* refused before reading: never invite the body with 100 Continue */
-        r->expect_tested = 1;
-        return rc;
-    }
-
-    rc = ngx_http_read_client_request_body(r,
-                                      ngx_http_sg_sign_verify_body_handler);
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    ngx_http_finalize_request(r, NGX_DONE);
-    return NGX_DONE;
+    return ngx_http_sg_sign_gate_handler(r, &ngx_http_sg_sign_verify_gate);
 }
 
 
@@ -404,14 +246,16 @@ ngx_http_sg_sign_verify_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r,
-    ngx_http_sg_sign_verify_ctx_t *ctx)
+ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r)
 {
     size_t                           len;
     ngx_str_t                        key, *value;
     ngx_uint_t                       n;
     ngx_table_elt_t                 *h;
+    ngx_http_sg_sign_verify_ctx_t   *ctx;
     ngx_http_sg_sign_header_iter_t   it;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
 
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_sg_sign_verify_refuse(r, ctx,
@@ -497,60 +341,12 @@ malformed:
 }
 
 
-/*
- * Counts the body as nginx reads it, so a chunked body over the limit is
- * refused as soon as it crosses it.  And once a request has entered an
- * sg_sign_verify location, no other location may read its body (say, an
- * error_page fallback after a 401 that proxies it to the app anyway).
- */
-
 static ngx_int_t
 ngx_http_sg_sign_verify_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in)
 {
-    size_t                              max;
-    ngx_chain_t                        *cl;
-    ngx_http_sg_sign_verify_ctx_t      *ctx;
-    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
-
-    if (!vlcf->enable) {
-        if (ngx_http_sg_sign_verify_last_ctx(r) == NULL) {
-            return ngx_http_next_request_body_filter(r, in);
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign_verify: \"%V\" tried to read the body of a "
-                      "request that entered an sg_sign_verify location; "
-                      "refused", &r->uri);
-
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx == NULL || ctx->outcome != NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
-        return ngx_http_next_request_body_filter(r, in);
-    }
-
-    for (cl = in; cl; cl = cl->next) {
-        ctx->received += ngx_buf_size(cl->buf);
-    }
-
-    max = ngx_http_sg_sign_max_body_size(r);
-
-    if (ctx->received > (off_t) max) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "sg_sign_verify: client intended to send a body "
-                      "larger than %uz bytes", max);
-
-        return ngx_http_sg_sign_verify_refuse(r, ctx,
-                                         NGX_HTTP_SG_SIGN_VERIFY_BODY_TOO_LARGE,
-                                         NULL);
-    }
-
-    return ngx_http_next_request_body_filter(r, in);
+    return ngx_http_sg_sign_gate_request_body_filter(r, in,
+                                               &ngx_http_sg_sign_verify_gate);
 }
 
 
@@ -563,10 +359,8 @@ ngx_http_sg_sign_verify_body_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
 
-    ctx->rc = ngx_http_sg_sign_verify_body(r, vlcf, ctx);
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
+    ngx_http_sg_sign_gate_done(r, &ctx->gate,
+                               ngx_http_sg_sign_verify_body(r, vlcf, ctx));
 }
 
 
@@ -737,38 +531,18 @@ ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
                    "sg_sign_verify: verified with sha256:%s",
                    sg_verifier_fingerprint(verifier));
 
-    ngx_http_sg_sign_verify_outcome(r, ctx, NGX_HTTP_SG_SIGN_VERIFY_VERIFIED);
+    ngx_http_sg_sign_gate_verdict(r, &ngx_http_sg_sign_verify_gate,
+                                  &ctx->gate,
+                                  NGX_HTTP_SG_SIGN_VERIFY_VERIFIED);
 
     return NGX_DECLINED;
 }
 
 
 /*
- * The one place where a webhook's outcome becomes final: verified, or the
- * refusal sent (ours, or nginx's own 413/500 before verification).  Each
- * request passes here once at most; sg_sign_webhooks_total counts it.
- */
-
-static void
-ngx_http_sg_sign_verify_outcome(ngx_http_request_t *r,
-    ngx_http_sg_sign_verify_ctx_t *ctx,
-    ngx_http_sg_sign_verify_outcome_e outcome)
-{
-    if (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
-        ngx_http_sg_sign_metrics_webhook(r,
-                                 &ngx_http_sg_sign_verify_outcomes[outcome].code);
-    }
-
-    ctx->outcome = outcome;
-}
-
-
-/*
  * Records why the webhook is refused (NULL: the outcome's own
- * description) and returns its status: nginx then finalizes it, and the
- * filters below give the response the provider's error shape.  A body
- * already read is dropped, so an error_page fallback that proxies the
- * request forwards none of it.
+ * description) and returns its status; the gate counts the verdict once
+ * (sg_sign_webhooks_total) and drops a body already read.
  */
 
 static ngx_int_t
@@ -776,21 +550,8 @@ ngx_http_sg_sign_verify_refuse(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx,
     ngx_http_sg_sign_verify_outcome_e outcome, const char *description)
 {
-    ctx->description = description
-                       ? description
-                       : ngx_http_sg_sign_verify_outcomes[outcome].description;
-
-    ngx_http_sg_sign_verify_outcome(r, ctx, outcome);
-
-    ctx->rc = ngx_http_sg_sign_verify_outcomes[outcome].status;
-
-    if (r == r->main && r->request_body) {
-        r->request_body->bufs = NULL;
-        r->headers_in.content_length_n = 0;
-        r->headers_in.chunked = 0;
-    }
-
-    return ctx->rc;
+    return ngx_http_sg_sign_gate_refuse(r, &ngx_http_sg_sign_verify_gate,
+                                        &ctx->gate, outcome, description);
 }
 
 
@@ -800,13 +561,8 @@ static ngx_int_t
 ngx_http_sg_sign_verify_fail(ngx_http_request_t *r,
     ngx_http_sg_sign_verify_ctx_t *ctx, const char *what)
 {
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "sg_sign_verify: internal failure while %s; nothing "
-                  "forwarded", what);
-
-    return ngx_http_sg_sign_verify_refuse(r, ctx,
-                                          NGX_HTTP_SG_SIGN_VERIFY_FAILED,
-                                          NULL);
+    return ngx_http_sg_sign_gate_fail(r, &ngx_http_sg_sign_verify_gate,
+                                      &ctx->gate, what);
 }
 
 
@@ -819,161 +575,16 @@ ngx_http_sg_sign_verify_fail(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_sg_sign_verify_header_filter(ngx_http_request_t *r)
 {
-    size_t                              len;
-    ngx_uint_t                          i;
-    const char                         *code;
-    ngx_table_elt_t                    *h;
-    ngx_http_sg_sign_verify_ctx_t      *ctx;
-    ngx_http_sg_sign_verify_outcome_e   outcome;
-    ngx_http_sg_sign_verify_loc_conf_t *vlcf;
-
-    if (r->err_status == 0) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
-
-    if (!vlcf->enable) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
-
-        if (r != r->main) {
-            return ngx_http_next_header_filter(r);
-        }
-
-        outcome = NGX_HTTP_SG_SIGN_VERIFY_PENDING;
-
-        for (i = NGX_HTTP_SG_SIGN_VERIFY_VERIFIED + 1;
-             i < sizeof(ngx_http_sg_sign_verify_outcomes)
-                 / sizeof(ngx_http_sg_sign_verify_outcome_t);
-             i++)
-        {
-            if (ngx_http_sg_sign_verify_outcomes[i].nginx
-                && ngx_http_sg_sign_verify_outcomes[i].status
-                   == r->headers_out.status)
-            {
-                outcome = i;
-                break;
-            }
-        }
-
-        if (outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING) {
-            return ngx_http_next_header_filter(r);
-        }
-
-        if (ctx == NULL) {
-            /* e.g. client_max_body_size refused it before our phases */
-
-            ctx = ngx_http_sg_sign_verify_create_ctx(r);
-            if (ctx == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        ctx->description =
-                         ngx_http_sg_sign_verify_outcomes[outcome].description;
-        ngx_http_sg_sign_verify_outcome(r, ctx, outcome);
-
-    } else if (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_VERIFIED) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    if (r->headers_out.status
-        != ngx_http_sg_sign_verify_outcomes[ctx->outcome].status)
-    {
-        return ngx_http_next_header_filter(r);
-    }
-
-    code = (const char *)
-               ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.data;
-    len = sg_error_json(code, ctx->description, NULL, 0);
-
-    ctx->error_json.data = ngx_http_sg_sign_alloc(ngx_pnalloc(r->pool,
-                                                              len + 1));
-    h = NULL;
-
-    if (ctx->error_json.data == NULL
-        || (ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_METHOD_NOT_ALLOWED
-            && (h = ngx_http_sg_sign_alloc(
-                        ngx_list_push(&r->headers_out.headers)))
-               == NULL))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "sg_sign_verify: internal failure while describing "
-                      "an error; nothing forwarded");
-
-        ctx->outcome = NGX_HTTP_SG_SIGN_VERIFY_FAILED;
-        ctx->error_json.data = ngx_http_sg_sign_verify_failed_json;
-        ctx->error_json.len = ngx_http_sg_sign_verify_failed_json_len;
-
-        r->headers_out.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        r->err_status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-    } else {
-        ctx->error_json.len = sg_error_json(code, ctx->description,
-                                            (char *) ctx->error_json.data,
-                                            len + 1);
-    }
-
-    if (h) {
-        /* RFC 9110 15.5.6: a 405 lists the allowed methods */
-        h->hash = 1;
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
-    }
-
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.charset.len = 0;
-
-    r->headers_out.content_length_n = ctx->error_json.len;
-
-    if (r->headers_out.content_length) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = NULL;
-    }
-
-    return ngx_http_next_header_filter(r);
+    return ngx_http_sg_sign_gate_header_filter(r,
+                                               &ngx_http_sg_sign_verify_gate);
 }
 
 
 static ngx_int_t
 ngx_http_sg_sign_verify_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t                     *b;
-    ngx_chain_t                    out;
-    ngx_http_sg_sign_verify_ctx_t *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_verify_module);
-
-    if (ctx == NULL || ctx->error_json.data == NULL) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    if (ctx->error_done) {
-        /* the error body went out already: swallow nginx's page */
-        return NGX_OK;
-    }
-
-    ctx->error_done = 1;
-
-    b = &ctx->error_buf;
-
-    b->pos = ctx->error_json.data;
-    b->last = b->pos + ctx->error_json.len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_next_body_filter(r, &out);
+    return ngx_http_sg_sign_gate_body_filter(r, in,
+                                             &ngx_http_sg_sign_verify_gate);
 }
 
 
@@ -985,9 +596,9 @@ ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
 {
     ngx_http_sg_sign_verify_ctx_t  *ctx;
 
-    ctx = ngx_http_sg_sign_verify_last_ctx(r);
+    ctx = ngx_http_sg_sign_gate_last_ctx(r, &ngx_http_sg_sign_verify_gate);
 
-    if (ctx == NULL || ctx->outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING
+    if (ctx == NULL || ctx->gate.outcome == NGX_HTTP_SG_SIGN_VERIFY_PENDING
         || (data == 1 && ctx->verifier == NULL))
     {
         v->not_found = 1;
@@ -995,8 +606,8 @@ ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
     }
 
     if (data == 0) {
-        v->data = ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.data;
-        v->len = ngx_http_sg_sign_verify_outcomes[ctx->outcome].code.len;
+        v->data = ngx_http_sg_sign_verify_outcomes[ctx->gate.outcome].code.data;
+        v->len = ngx_http_sg_sign_verify_outcomes[ctx->gate.outcome].code.len;
 
     } else {
         v->data = (u_char *) sg_verifier_fingerprint(ctx->verifier);
@@ -1014,19 +625,8 @@ ngx_http_sg_sign_verify_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_sg_sign_verify_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_sg_sign_verify_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_add_variables(cf,
+                                               ngx_http_sg_sign_verify_vars);
 }
 
 
@@ -1198,44 +798,5 @@ ngx_http_sg_sign_verify_free_key(void *data)
 static ngx_int_t
 ngx_http_sg_sign_verify_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt                *h;
-    ngx_http_core_main_conf_t         *cmcf;
-    ngx_http_sg_sign_verify_outcome_t *failed;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_sg_sign_verify_rewrite_handler;
-
-    /* precontent, not access: NGX_OK there grants access under satisfy any */
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_sg_sign_verify_handler;
-
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_sg_sign_verify_header_filter;
-
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_sg_sign_verify_body_filter;
-
-    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
-    ngx_http_top_request_body_filter =
-                                 ngx_http_sg_sign_verify_request_body_filter;
-
-    failed = &ngx_http_sg_sign_verify_outcomes[NGX_HTTP_SG_SIGN_VERIFY_FAILED];
-
-    ngx_http_sg_sign_verify_failed_json_len = sg_error_json(
-        (const char *) failed->code.data, failed->description,
-        (char *) ngx_http_sg_sign_verify_failed_json,
-        sizeof(ngx_http_sg_sign_verify_failed_json));
-
-    return NGX_OK;
+    return ngx_http_sg_sign_gate_init(cf, &ngx_http_sg_sign_verify_gate);
 }
