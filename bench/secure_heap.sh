@@ -25,7 +25,8 @@ chmod 700 "$tmp"
 $cc -O2 -g -Wall -Wextra -I"$root/src" -o "$tmp/secure_heap_bench" \
     "$here/secure_heap_bench.c" "$root/src/sg_signer.c" \
     "$root/src/sg_file.c" "$root/src/sg_error.c" "$root/src/sg_jcs.c" \
-    "$root/src/sg_json.c" -lcrypto -lm
+    "$root/src/sg_json.c" "$root/src/sg_pkcs11.c" \
+    $(pkg-config --cflags --libs p11-kit-1) -lcrypto -lm -ldl -pthread
 
 (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -out "$tmp/key.pem" 2>/dev/null)
@@ -39,6 +40,14 @@ for round in $(seq "$rounds"); do
     echo "round $round"
     for heap in 0 1; do
         for cache in 1 0; do
+            # the signer's self-test signs with a copy of the key, and
+            # OpenSSL copies no key with another RSA_METHOD (the bench's
+            # way to drop the cache): with a heap it refuses such a key
+            # rather than cache p and q in the master
+            if [ "$heap" = 1 ] && [ "$cache" = 0 ]; then
+                echo "secure heap on   private cache off    n/a: the signer refuses a key it cannot copy"
+                continue
+            fi
             "${pin[@]}" "$tmp/secure_heap_bench" "$tmp/key.pem" "$heap" \
                 "$cache" "$seconds"
         done
