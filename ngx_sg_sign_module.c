@@ -170,6 +170,9 @@ typedef struct {
     ngx_uint_t                  encoding;
     ngx_str_t                   body;
     ngx_str_t                   signature;
+    ngx_atomic_t               *queued;      /* the metrics' gauge */
+    uint64_t                    posted;      /* ns, for the metrics */
+    uint64_t                    sign_time;   /* ns, in the thread */
 #if (NGX_SG_SIGN_FAULTS)
     ngx_msec_t                  sign_delay;
 #endif
@@ -436,6 +439,12 @@ static ngx_http_sg_sign_outcome_t  ngx_http_sg_sign_outcomes[] = {
  * The provider's auth headers: a caller never chooses them, and any copy
  * is removed in the rewrite phase of an sg_sign location.
  */
+#if (NGX_THREADS)
+/* the pool a PKCS#11 key signs in when sg_sign_thread_pool names none */
+static ngx_str_t  ngx_http_sg_sign_default_pool = ngx_string("default");
+#endif
+
+
 static ngx_str_t  ngx_http_sg_sign_auth_headers[] = {
     ngx_string("x-partner-project"),
     ngx_string("x-partner-sign"),
@@ -1277,10 +1286,16 @@ ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
     t->timer.data = t;
     t->timer.log = r->connection->log;
 
+    t->queued = ngx_http_sg_sign_metrics_queue_add(r, slcf->thread_pool);
+    t->posted = ngx_http_sg_sign_metrics_clock();
+
+    ctx->pooled = 1;
+
     r->write_event_handler = ngx_http_sg_sign_signed_handler;
     r->read_event_handler = ngx_http_test_reading;
 
     if (ngx_thread_task_post(slcf->thread_pool, &t->task) != NGX_OK) {
+        ngx_http_sg_sign_metrics_queue_sub(t->queued);
         ngx_free(t);
         r->read_event_handler = ngx_http_block_reading;
         return ngx_http_sg_sign_refuse(r, ctx,
@@ -1303,6 +1318,11 @@ static void
 ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_sg_sign_hsm_task_t  *t = data;
+    uint64_t                      start;
+
+    ngx_http_sg_sign_metrics_queue_sub(t->queued);
+
+    start = ngx_http_sg_sign_metrics_clock();
 
 #if (NGX_SG_SIGN_FAULTS)
     if (t->sign_delay) {
@@ -1314,6 +1334,8 @@ ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log)
                                    t->body.len, (char *) t->signature.data,
                                    &t->signature.len)
                     == 0);
+
+    t->sign_time = ngx_http_sg_sign_metrics_clock() - start;
 }
 
 
@@ -1341,6 +1363,7 @@ ngx_http_sg_sign_hsm_done_handler(ngx_event_t *ev)
     }
 
     ctx->signed_ok = t->signed_ok;
+    ctx->sign_time = t->sign_time;
 
     if (t->signed_ok) {
         ngx_memcpy(ctx->signature.data, t->signature.data,
@@ -1374,6 +1397,9 @@ ngx_http_sg_sign_hsm_timeout_handler(ngx_event_t *ev)
 
     ctx->signed_ok = 0;
     ctx->hsm_timed_out = 1;
+
+    /* sg_sign_signing_seconds: it took sg_sign_timeout at least */
+    ctx->sign_time = ngx_http_sg_sign_metrics_clock() - t->posted;
 
     r->main->blocked--;
     r->aio = 0;
@@ -1933,6 +1959,13 @@ ngx_http_sg_sign_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         if (conf->thread_pool == NULL) {
             conf->thread_pool = ngx_thread_pool_add(cf, NULL);
             if (conf->thread_pool == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_http_sg_sign_metrics_pool(cf, conf->thread_pool,
+                                              &ngx_http_sg_sign_default_pool)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
         }

@@ -184,7 +184,9 @@ sub hsm_metrics {
     my $body = $res->body // '';
     my ($up) = $body =~ /^sg_sign_hsm_up\{fingerprint="$gen->{fingerprint}"\} (\d+)$/m;
     my ($info) = $body =~ /^sg_sign_key_info\{fingerprint="$gen->{fingerprint}",kind="pkcs11"\} (\d+)$/m;
-    return ($up // 'none', $info // 'none');
+    my ($pool) = $body =~ /^sg_sign_signing_seconds_count\{mode="pool"\} (\d+)$/m;
+    my ($queue) = $body =~ /^sg_sign_thread_pool_queue\{pool="default"\} (\d+)$/m;
+    return ($up // 'none', $info // 'none', $pool // 'none', $queue // 'none');
 }
 
 $t->start("    sg_sign_metrics_zone sg 1m;\n"
@@ -194,8 +196,9 @@ $t->start("    sg_sign_metrics_zone sg 1m;\n"
 {
     my ($res, $up, $ok) = sign_one(100, pub => $gen->{pub});
     ok $res->status == 200 && $ok, 'before: the token signs';
-    is_deeply [hsm_metrics()], [1, 1],
-        'metrics: the key is listed as kind="pkcs11", sg_sign_hsm_up 1';
+    is_deeply [hsm_metrics()], [1, 1, 1, 0],
+        'metrics: the key is listed as kind="pkcs11", sg_sign_hsm_up 1, '
+        . 'one signature timed in the pool, none waiting in it';
 
     my $log_from = length $t->error_log;
     $hsm->remove;
@@ -210,7 +213,8 @@ $t->start("    sg_sign_metrics_zone sg 1m;\n"
             "token removed: request $n: nothing upstream";
     }
 
-    is((hsm_metrics())[0], 0, 'metrics: token removed, sg_sign_hsm_up 0');
+    is_deeply [(hsm_metrics())[0, 2]], [0, 5],
+        'metrics: token removed, sg_sign_hsm_up 0; each attempt timed';
 
     my $log = $t->error_log($log_from);
     my @lines = $log =~ /(signing failed with PKCS#11 key[^\n]*)/g;
