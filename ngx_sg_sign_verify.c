@@ -30,6 +30,12 @@ typedef enum {
 
 
 typedef struct {
+    /* some location verifies: every location drops a caller's X-SG-Verified */
+    ngx_flag_t                    used;
+} ngx_http_sg_sign_verify_main_conf_t;
+
+
+typedef struct {
     ngx_flag_t                    enable;
     ngx_array_t                  *keys;         /* sg_verifier_t * */
 
@@ -53,6 +59,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r);
+static void *ngx_http_sg_sign_verify_create_main_conf(ngx_conf_t *cf);
 static void ngx_http_sg_sign_verify_ctx_cleanup(void *data);
 static ngx_int_t ngx_http_sg_sign_verify_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_verify_check_request(ngx_http_request_t *r);
@@ -113,7 +120,7 @@ static ngx_http_module_t  ngx_http_sg_sign_verify_module_ctx = {
     ngx_http_sg_sign_verify_add_variables,      /* preconfiguration */
     ngx_http_sg_sign_verify_init,               /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_sg_sign_verify_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -215,12 +222,49 @@ static ngx_http_variable_t  ngx_http_sg_sign_verify_vars[] = {
 /*
  * The rewrite phase: the gate drops the caller's X-SG-Verified before
  * access control, refusals or error_page can send the request anywhere.
+ * Once any location verifies, every other location drops it too: a caller
+ * must not reach the app with one through, say, "location /app/".
  */
 
 static ngx_int_t
 ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r)
 {
-    return ngx_http_sg_sign_gate_rewrite(r, &ngx_http_sg_sign_verify_gate);
+    ngx_http_sg_sign_verify_loc_conf_t   *vlcf;
+    ngx_http_sg_sign_verify_main_conf_t  *vmcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_verify_module);
+
+    if (vlcf->enable) {
+        return ngx_http_sg_sign_gate_rewrite(r,
+                                             &ngx_http_sg_sign_verify_gate);
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_sg_sign_verify_module);
+
+    /* a subrequest shares the main request's headers, stripped already */
+    if (!vmcf->used || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
+                                  sizeof(ngx_http_sg_sign_verify_own_headers)
+                                  / sizeof(ngx_str_t), 0)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "sg_sign_verify: internal failure while removing "
+                      "X-SG-Verified");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void *
+ngx_http_sg_sign_verify_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_sg_sign_verify_main_conf_t));
 }
 
 
@@ -703,10 +747,21 @@ ngx_http_sg_sign_verify_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_sg_sign_verify_loc_conf_t *vlcf = conf;
 
+    char                                 *rv;
+    ngx_http_sg_sign_verify_main_conf_t  *vmcf;
+
     vlcf->enable_file = cf->conf_file->file.name;
     vlcf->enable_line = cf->conf_file->line;
 
-    return ngx_conf_set_flag_slot(cf, cmd, conf);
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK && vlcf->enable) {
+        vmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_sg_sign_verify_module);
+        vmcf->used = 1;
+    }
+
+    return rv;
 }
 
 

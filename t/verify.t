@@ -127,6 +127,9 @@ $t->start(<<"EOF");
         location = /metrics {
             sg_sign_metrics;
         }
+        location /app/ {
+            $proxy
+        }
         location = /probe {
             auth_request /webhooks/provider;
             $proxy
@@ -412,6 +415,18 @@ passes_ok(webhook(path => '/webhooks/fallback'), $WEBHOOK, $sig,
     like($access, qr/^method_not_allowed\|-$/m,
         '$sg_sign_verify_status: method_not_allowed');
 }
+
+# a location that does not verify, proxying to the app: a caller's
+# X-SG-Verified is dropped there too, once any location verifies
+for my $name ('X-SG-Verified', 'x-sg-verified', 'X_SG_VERIFIED') {
+    $t->clear_upstream;
+    my $res = $t->request(path => '/app/webhook', body => $WEBHOOK,
+        headers => [[$name, "sha256:$prov->{fingerprint}"], @APP]);
+    my $up = $t->last_upstream;
+    ok($up && !grep({ lc($_->[0]) =~ /\Ax.sg.verified\z/ } @{ $up->{headers} }),
+        "a location without sg_sign_verify drops a caller's $name");
+}
+$t->clear_upstream;
 
 # sg_sign_webhooks_total counts each verdict once; the provider's keys are
 # listed as kind="webhook"
