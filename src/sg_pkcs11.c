@@ -187,34 +187,32 @@ sg_pkcs11_check_uri(const char *uri, char *errbuf, size_t errlen)
         /* the URI is not quoted: a malformed one may hold a PIN */
         sg_error_format(errbuf, errlen, "PKCS#11 URI is not a valid RFC 7512 "
                         "URI: %s", p11_kit_uri_message(rc));
-        p11_kit_uri_free(p);
-        return -1;
-    }
+        rc = -1;
 
-    if (p11_kit_uri_get_pin_value(p) != NULL
-        || p11_kit_uri_get_pin_source(p) != NULL)
+    } else if (p11_kit_uri_get_pin_value(p) != NULL
+               || p11_kit_uri_get_pin_source(p) != NULL)
     {
         sg_error_format(errbuf, errlen, "PKCS#11 URI carries a PIN "
                         "(pin-value or pin-source); the PIN belongs in the "
                         "file sg_sign_key_passphrase_file names");
-        p11_kit_uri_free(p);
-        return -1;
-    }
+        rc = -1;
 
-    /* URIs of modules (module-path=) would bypass sg_sign_pkcs11_module */
-    if (p11_kit_uri_get_module_path(p) != NULL
-        || p11_kit_uri_get_module_name(p) != NULL)
+    } else if (p11_kit_uri_get_module_path(p) != NULL
+               || p11_kit_uri_get_module_name(p) != NULL)
     {
+        /* URIs of modules (module-path=) would bypass sg_sign_pkcs11_module */
         sg_error_format(errbuf, errlen, "PKCS#11 URI \"%s\" names a module "
                         "(module-path or module-name); use "
                         "sg_sign_pkcs11_module", uri);
-        p11_kit_uri_free(p);
-        return -1;
+        rc = -1;
+
+    } else {
+        rc = 0;
     }
 
     p11_kit_uri_free(p);
 
-    return 0;
+    return rc;
 }
 
 
