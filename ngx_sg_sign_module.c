@@ -182,6 +182,14 @@ typedef struct {
 #endif
 
 
+/* the fault build's X-SG-Fault-Sign-Delay of a ctx or a task, else none */
+#if (NGX_SG_SIGN_FAULTS)
+#define ngx_http_sg_sign_delay(x)  (x)->sign_delay
+#else
+#define ngx_http_sg_sign_delay(x)  0
+#endif
+
+
 static ngx_int_t ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r);
 static void ngx_http_sg_sign_ctx_cleanup(void *data);
 static ngx_int_t ngx_http_sg_sign_handler(ngx_http_request_t *r);
@@ -200,8 +208,9 @@ static ngx_int_t ngx_http_sg_sign_canonicalize(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx,
     ngx_pool_t *pool);
 static void *ngx_http_sg_sign_palloc(void *pool, size_t size);
-static void ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx,
-    ngx_uint_t encoding);
+static ngx_uint_t ngx_http_sg_sign_sign(sg_signer_t *signer,
+    ngx_uint_t encoding, ngx_str_t *body, ngx_str_t *signature,
+    ngx_msec_t delay, uint64_t *ns);
 static ngx_int_t ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 #if (NGX_THREADS)
@@ -881,7 +890,10 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
     }
 #endif
 
-    ngx_http_sg_sign_sign(ctx, slcf->encoding);
+    ctx->signed_ok = ngx_http_sg_sign_sign(ctx->signer, slcf->encoding,
+                                           &ctx->body, &ctx->signature,
+                                           ngx_http_sg_sign_delay(ctx),
+                                           &ctx->sign_time);
 
     return ngx_http_sg_sign_finish(r, slcf, ctx);
 }
@@ -1063,28 +1075,33 @@ ngx_http_sg_sign_conf_enabled(ngx_conf_t *cf)
 }
 
 
-/* in a worker thread too: touches nothing but ctx's own buffers */
+/*
+ * Inline, in a pool's thread, or in a PKCS#11 task's: touches nothing but
+ * the buffers it is given.  Returns whether body was signed into
+ * signature; *ns is how long it took, for the metrics.
+ */
 
-static void
-ngx_http_sg_sign_sign(ngx_http_sg_sign_ctx_t *ctx, ngx_uint_t encoding)
+static ngx_uint_t
+ngx_http_sg_sign_sign(sg_signer_t *signer, ngx_uint_t encoding,
+    ngx_str_t *body, ngx_str_t *signature, ngx_msec_t delay, uint64_t *ns)
 {
-    uint64_t  start;
+    uint64_t    start;
+    ngx_uint_t  ok;
 
     start = ngx_http_sg_sign_metrics_clock();
 
-#if (NGX_SG_SIGN_FAULTS)
-    if (ctx->sign_delay) {
-        ngx_msleep(ctx->sign_delay);
+    if (delay) {
+        /* the fault build's X-SG-Fault-Sign-Delay */
+        ngx_msleep(delay);
     }
-#endif
 
-    ctx->signed_ok = (sg_signer_sign(ctx->signer, encoding, ctx->body.data,
-                                     ctx->body.len,
-                                     (char *) ctx->signature.data,
-                                     &ctx->signature.len)
-                      == 0);
+    ok = (sg_signer_sign(signer, encoding, body->data, body->len,
+                         (char *) signature->data, &signature->len)
+          == 0);
 
-    ctx->sign_time = ngx_http_sg_sign_metrics_clock() - start;
+    *ns = ngx_http_sg_sign_metrics_clock() - start;
+
+    return ok;
 }
 
 
@@ -1194,10 +1211,14 @@ static void
 ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_sg_sign_task_ctx_t  *tctx = data;
+    ngx_http_sg_sign_ctx_t       *ctx = tctx->ctx;
 
     ngx_http_sg_sign_metrics_queue_sub(tctx->queued);
 
-    ngx_http_sg_sign_sign(tctx->ctx, tctx->encoding);
+    ctx->signed_ok = ngx_http_sg_sign_sign(ctx->signer, tctx->encoding,
+                                           &ctx->body, &ctx->signature,
+                                           ngx_http_sg_sign_delay(ctx),
+                                           &ctx->sign_time);
 }
 
 
@@ -1318,24 +1339,13 @@ static void
 ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log)
 {
     ngx_http_sg_sign_hsm_task_t  *t = data;
-    uint64_t                      start;
 
     ngx_http_sg_sign_metrics_queue_sub(t->queued);
 
-    start = ngx_http_sg_sign_metrics_clock();
-
-#if (NGX_SG_SIGN_FAULTS)
-    if (t->sign_delay) {
-        ngx_msleep(t->sign_delay);
-    }
-#endif
-
-    t->signed_ok = (sg_signer_sign(t->signer, t->encoding, t->body.data,
-                                   t->body.len, (char *) t->signature.data,
-                                   &t->signature.len)
-                    == 0);
-
-    t->sign_time = ngx_http_sg_sign_metrics_clock() - start;
+    t->signed_ok = ngx_http_sg_sign_sign(t->signer, t->encoding, &t->body,
+                                         &t->signature,
+                                         ngx_http_sg_sign_delay(t),
+                                         &t->sign_time);
 }
 
 

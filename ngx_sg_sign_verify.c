@@ -246,9 +246,9 @@ ngx_http_sg_sign_verify_rewrite_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
-                                  sizeof(ngx_http_sg_sign_verify_own_headers)
-                                  / sizeof(ngx_str_t), 0)
+    if (ngx_http_sg_sign_strip_headers(r,
+                                  ngx_http_sg_sign_verify_gate.own_headers,
+                                  ngx_http_sg_sign_verify_gate.nown_headers, 0)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -558,9 +558,9 @@ ngx_http_sg_sign_verify_install(ngx_http_request_t *r,
                    sizeof(NGX_HTTP_SG_SIGN_VERIFY_PREFIX) - 1);
     ngx_memcpy(p, sg_verifier_fingerprint(verifier), SG_SHA256_HEX_LEN);
 
-    if (ngx_http_sg_sign_strip_headers(r, ngx_http_sg_sign_verify_own_headers,
-                                  sizeof(ngx_http_sg_sign_verify_own_headers)
-                                  / sizeof(ngx_str_t), 1)
+    if (ngx_http_sg_sign_strip_headers(r,
+                                  ngx_http_sg_sign_verify_gate.own_headers,
+                                  ngx_http_sg_sign_verify_gate.nown_headers, 1)
         != NGX_OK)
     {
         return ngx_http_sg_sign_verify_fail(r, ctx, "adding X-SG-Verified");
