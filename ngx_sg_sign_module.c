@@ -139,6 +139,7 @@ typedef struct {
     ngx_msec_t                   sign_delay;
 #endif
     void                        *hsm_task;     /* a PKCS#11 signature runs */
+    ngx_event_t                  resume;       /* after inline signing */
     unsigned                     hsm_timed_out:1;
     unsigned                     signed_ok:1;
     unsigned                     pooled:1;     /* signed in a thread pool */
@@ -214,11 +215,15 @@ static ngx_uint_t ngx_http_sg_sign_sign(sg_signer_t *signer,
 static ngx_int_t ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 #if (NGX_THREADS)
+static ngx_int_t ngx_http_sg_sign_wait(ngx_http_request_t *r,
+    ngx_http_sg_sign_ctx_t *ctx);
+static void ngx_http_sg_sign_resume_handler(ngx_event_t *ev);
+static void ngx_http_sg_sign_block(ngx_http_request_t *r);
+static void ngx_http_sg_sign_resume(ngx_http_request_t *r);
+static void ngx_http_sg_sign_signed_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static void ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log);
-static void ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev);
-static void ngx_http_sg_sign_signed_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static void ngx_http_sg_sign_hsm_thread_handler(void *data, ngx_log_t *log);
@@ -833,7 +838,7 @@ ngx_http_sg_sign_body_handler(ngx_http_request_t *r)
     rc = ngx_http_sg_sign_process(r, slcf, ctx);
 
     if (rc == NGX_AGAIN) {
-        /* signing in a thread: ngx_http_sg_sign_signed_handler goes on */
+        /* signed or signing: ngx_http_sg_sign_signed_handler goes on */
         return;
     }
 
@@ -895,7 +900,7 @@ ngx_http_sg_sign_process(ngx_http_request_t *r,
                                            ngx_http_sg_sign_delay(ctx),
                                            &ctx->sign_time);
 
-    return ngx_http_sg_sign_finish(r, slcf, ctx);
+    return ngx_http_sg_sign_wait(r, ctx);
 }
 
 
@@ -1153,15 +1158,94 @@ ngx_http_sg_sign_finish(ngx_http_request_t *r,
 }
 
 
+/*
+ * Inline signing blocks the worker: a client that left meanwhile (a
+ * closed connection, an HTTP/2 RST_STREAM or GOAWAY) is still unread in
+ * its socket.  The request goes on after one more pass of the event loop
+ * (ngx_posted_next_events run after the next epoll_wait), which reads
+ * that first, so a cancelled payout is never forwarded.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_wait(ngx_http_request_t *r, ngx_http_sg_sign_ctx_t *ctx)
+{
+    ctx->resume.handler = ngx_http_sg_sign_resume_handler;
+    ctx->resume.data = r;
+    ctx->resume.log = r->connection->log;
+
+    ngx_post_event(&ctx->resume, &ngx_posted_next_events);
+
+    ngx_http_sg_sign_block(r);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_sg_sign_resume_handler(ngx_event_t *ev)
+{
+    ngx_http_sg_sign_resume(ev->data);
+}
+
+
+/*
+ * While a request waits for its signature it is blocked, so nginx cannot
+ * free it, and ngx_http_test_reading notices a client that goes away; a
+ * request terminated meanwhile has had its write handler replaced by
+ * nginx's finalizer, and nothing is forwarded.
+ */
+
+static void
+ngx_http_sg_sign_block(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_sg_sign_signed_handler;
+    r->read_event_handler = ngx_http_test_reading;
+
+    r->main->blocked++;
+    r->aio = 1;
+}
+
+
+static void
+ngx_http_sg_sign_resume(ngx_http_request_t *r)
+{
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->connection->write->handler(r->connection->write);
+}
+
+
+static void
+ngx_http_sg_sign_signed_handler(ngx_http_request_t *r)
+{
+    ngx_http_sg_sign_ctx_t       *ctx;
+    ngx_http_sg_sign_loc_conf_t  *slcf;
+
+    if (r->aio) {
+        /* a write event while the signature is made */
+        return;
+    }
+
+    ngx_http_set_log_request(r->connection->log, r);
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
+
+    ngx_http_sg_sign_gate_done(r, &ctx->gate,
+                               ngx_http_sg_sign_finish(r, slcf, ctx));
+}
+
+
 #if (NGX_THREADS)
 
 /*
  * An RSA signature costs a fraction of a millisecond of CPU: in a thread
- * pool it does not hold up the worker's other connections.  As nginx's
- * own thread tasks do, the request's handler is set before the task is
- * posted and resumed through the connection's write handler: if the
- * request is terminated meanwhile (the client went away, an HTTP/2 stream
- * was reset), nginx has replaced it, and nothing is forwarded.
+ * pool it does not hold up the worker's other connections.  The request
+ * waits blocked, as for inline signing, and the task's completion event
+ * resumes it.
  */
 
 static ngx_int_t
@@ -1185,23 +1269,16 @@ ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     ctx->pooled = 1;
 
     task->handler = ngx_http_sg_sign_thread_handler;
-    task->event.handler = ngx_http_sg_sign_thread_event_handler;
+    task->event.handler = ngx_http_sg_sign_resume_handler;
     task->event.data = r;
-
-    r->write_event_handler = ngx_http_sg_sign_signed_handler;
-
-    /* notices a client that goes away while its payout is signed */
-    r->read_event_handler = ngx_http_test_reading;
 
     if (ngx_thread_task_post(slcf->thread_pool, task) != NGX_OK) {
         ngx_http_sg_sign_metrics_queue_sub(tctx->queued);
-        r->read_event_handler = ngx_http_block_reading;
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
     }
 
-    r->main->blocked++;
-    r->aio = 1;
+    ngx_http_sg_sign_block(r);
 
     return NGX_AGAIN;
 }
@@ -1219,43 +1296,6 @@ ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log)
                                            &ctx->body, &ctx->signature,
                                            ngx_http_sg_sign_delay(ctx),
                                            &ctx->sign_time);
-}
-
-
-static void
-ngx_http_sg_sign_thread_event_handler(ngx_event_t *ev)
-{
-    ngx_http_request_t  *r;
-
-    r = ev->data;
-
-    r->main->blocked--;
-    r->aio = 0;
-
-    r->connection->write->handler(r->connection->write);
-}
-
-
-static void
-ngx_http_sg_sign_signed_handler(ngx_http_request_t *r)
-{
-    ngx_http_sg_sign_ctx_t       *ctx;
-    ngx_http_sg_sign_loc_conf_t  *slcf;
-
-    if (r->aio) {
-        /* a write event while the task runs */
-        return;
-    }
-
-    ngx_http_set_log_request(r->connection->log, r);
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_sg_sign_module);
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_sg_sign_module);
-
-    ngx_http_sg_sign_gate_done(r, &ctx->gate,
-                               ngx_http_sg_sign_finish(r, slcf, ctx));
 }
 
 
@@ -1312,13 +1352,9 @@ ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
 
     ctx->pooled = 1;
 
-    r->write_event_handler = ngx_http_sg_sign_signed_handler;
-    r->read_event_handler = ngx_http_test_reading;
-
     if (ngx_thread_task_post(slcf->thread_pool, &t->task) != NGX_OK) {
         ngx_http_sg_sign_metrics_queue_sub(t->queued);
         ngx_free(t);
-        r->read_event_handler = ngx_http_block_reading;
         return ngx_http_sg_sign_refuse(r, ctx,
                                        NGX_HTTP_SG_SIGN_SIGNING_FAILED, NULL);
     }
@@ -1326,8 +1362,7 @@ ngx_http_sg_sign_post_hsm(ngx_http_request_t *r,
     ctx->hsm_task = t;
     ngx_add_timer(&t->timer, slcf->sign_timeout);
 
-    r->main->blocked++;
-    r->aio = 1;
+    ngx_http_sg_sign_block(r);
 
     return NGX_AGAIN;
 }
@@ -1383,10 +1418,7 @@ ngx_http_sg_sign_hsm_done_handler(ngx_event_t *ev)
 
     ngx_free(t);
 
-    r->main->blocked--;
-    r->aio = 0;
-
-    r->connection->write->handler(r->connection->write);
+    ngx_http_sg_sign_resume(r);
 }
 
 
@@ -1411,10 +1443,7 @@ ngx_http_sg_sign_hsm_timeout_handler(ngx_event_t *ev)
     /* sg_sign_signing_seconds: it took sg_sign_timeout at least */
     ctx->sign_time = ngx_http_sg_sign_metrics_clock() - t->posted;
 
-    r->main->blocked--;
-    r->aio = 0;
-
-    r->connection->write->handler(r->connection->write);
+    ngx_http_sg_sign_resume(r);
 }
 
 #endif

@@ -4,7 +4,7 @@
 # one must end as the provider-shaped 500 signing_failed, with
 # $sg_sign_status set and nothing forwarded: not to the provider, and no
 # caller byte to an error_page fallback.  And a client that goes away while
-# its payout is signed in a thread pool gets nothing forwarded.
+# its payout is signed (inline or in a thread pool) gets nothing forwarded.
 
 use strict;
 use warnings;
@@ -198,33 +198,38 @@ cmp_ok $sites, '>=', 8, "the error_page payout walks $sites sites";
 
 # ------------------------------------------------ a client that goes away
 
-# X-SG-Fault-Sign-Delay makes the pool's signing take that long
+# X-SG-Fault-Sign-Delay makes signing take that long
 sub delayed_payout {
-    my ($close_after) = @_;
+    my ($path, $close_after) = @_;
     my $body = '{"session_id":"gone-1"}';
-    my $req = "POST /pool/session/start/payout HTTP/1.1\r\n"
+    my $req = "POST $path HTTP/1.1\r\n"
         . "Host: localhost\r\nContent-Type: application/json\r\n"
         . "X-SG-Fault-Sign-Delay: 1500\r\n"
         . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
     return $t->send_raw($req, $close_after);
 }
 
+# in a thread pool, and inline (the worker blocks; the close is read in
+# the pass of the event loop the module waits for before it forwards)
+for my $case (['in a thread pool', '/pool/session/start/payout'],
+    ['inline', '/api/v1/session/start/payout'])
 {
+    my ($how, $path) = @$case;
     $t->clear_upstream;
-    my $res = delayed_payout(5);
-    is $res->status, 200, 'a slowly signed payout is answered';
-    is $t->upstream_count, 1, 'and forwarded once';
+    my $res = delayed_payout($path, 5);
+    is $res->status, 200, "a payout slowly signed $how is answered";
+    is $t->upstream_count, 1, '... and forwarded once';
 
     $t->clear_upstream;
     my $off = length($t->error_log);
-    delayed_payout(0.3);                  # the client leaves while signing
+    delayed_payout($path, 0.3);          # the client leaves while signing
     sleep 2.5;
-    is $t->upstream_count, 0,
-        'a client that left while its payout was signed: nothing forwarded';
+    is $t->upstream_count, 0, "a client that left while its payout was "
+        . "signed $how: nothing forwarded";
     like $t->error_log($off), qr/client prematurely closed connection/,
-        'and the error log says the client went away';
+        '... and the error log says the client went away';
     my @st = split /\n/, read_file("$dir/logs/status.log");
-    isnt $st[-1], 'signed', '$sg_sign_status does not say signed';
+    isnt $st[-1], 'signed', '... and $sg_sign_status does not say signed';
 }
 
 done_testing;

@@ -2,8 +2,9 @@
 # HTTP/2 clients that cancel a payout while it is signed.  With the
 # fault-injection build, X-SG-Fault-Sign-Delay makes signing sleep; the
 # client resets its stream (RST_STREAM CANCEL) or sends GOAWAY and closes
-# the connection meanwhile.  A payout signed in a thread pool must then
-# reach nobody, and the connection must stay usable for its other streams.
+# the connection meanwhile.  A payout signed inline or in a thread pool must
+# then reach nobody, and the connection must stay usable for its other
+# streams.
 
 use strict;
 use warnings;
@@ -107,7 +108,7 @@ sub last_status {
 # a cancelled payout: stream 1 signed slowly and reset ~100 ms in, then
 # stream 3 on the same connection signed at once
 sub reset_case {
-    my ($what, $path, $inline) = @_;
+    my ($what, $path) = @_;
     $t->clear_upstream;
     my $off = length $t->error_log;
     my $h2 = SgSign::H2->new($port);
@@ -121,21 +122,14 @@ sub reset_case {
     like $t->error_log($off), qr/client canceled stream 1\b/,
         "$what: nginx saw the reset";
     my @up = $t->upstream_requests;
-    {
-        # A known gap, kept visible: inline signing blocks the worker, so
-        # the RST_STREAM is read only after nginx has started to forward.
-        # With an idle keepalive connection to the provider (the pool case
-        # above leaves one) the payout is written at once and arrives
-        # ("client canceled stream 1 while sending request to upstream");
-        # with a fresh connect the reset wins ("... while connecting").
-        # README promises nothing forwarded only for a thread pool.
-        local $TODO = $inline
-            ? 'inline signing cannot see a reset before it forwards' : undef;
-        is scalar(@up), 0,
-            "$what: a payout reset while it is signed is not forwarded"
-            or diag 'the provider received: ' . join ' | ',
-                map { $_->request_line } @up;
-    }
+    # inline signing blocks the worker, so the RST_STREAM is still unread
+    # when signing returns; the module waits one pass of the event loop
+    # before it forwards.  The pool case above leaves an idle keepalive
+    # connection to the provider, on which a payout would go at once.
+    is scalar(@up), 0,
+        "$what: a payout reset while it is signed is not forwarded"
+        or diag 'the provider received: ' . join ' | ',
+            map { $_->request_line } @up;
     # what must hold either way: never more than the one signed payout
     ok @up <= 1 && !grep({ !$t->verify_signature($_->body,
             ($_->header('X-PARTNER-SIGN'))[0], $key->{pub}) } @up),
@@ -184,10 +178,10 @@ reset_case('thread pool', $POOL);
 
 # ------------------------------------------------------- reset inline
 #
-# Inline signing blocks the worker: the RST_STREAM is read only after
-# signing returns, and by then the payout is being forwarded (a TODO test).
+# Inline signing blocks the worker: the RST_STREAM is read in the pass of
+# the event loop the module waits for after signing.
 
-reset_case('inline', $INLINE, 1);
+reset_case('inline', $INLINE);
 
 # ------------------------------------- GOAWAY and close during pool signing
 
