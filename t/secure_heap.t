@@ -113,6 +113,7 @@ sub heap_map {
         my ($from, $to) = $block =~ /\A([0-9a-f]+)-([0-9a-f]+) rw-p/
             or next;
         my ($flags) = $block =~ /^VmFlags:(.*)$/m;
+        no warnings 'portable';     # 64-bit addresses
         return { size => hex($to) - hex($from), flags => $flags }
             if defined $flags && $flags =~ /\bdd\b/;
     }
