@@ -411,13 +411,17 @@ sg_pkcs11_open(sg_pkcs11_key_t *key, char *errbuf, size_t errlen)
     /*
      * As a re-open: a token some module lists only after C_Initialize
      * again gets that chance.  SoftHSM2's file store may not list a token
-     * another worker is opening at the same moment: a few tries, 50 ms
-     * apart, before the worker serves.
+     * another worker is opening at the same moment, or fail to read its
+     * flags (CKR_GENERAL_ERROR): a few tries, 50 ms apart, before the
+     * worker serves.  A refused PIN is never tried again.
      */
     for (i = 0; i < SG_PKCS11_OPEN_TRIES; i++) {
         rv = sg_pkcs11_reconnect(key, &session, errbuf, errlen);
 
-        if (rv == CKR_OK || !sg_pkcs11_is_gone(rv)) {
+        if (rv == CKR_OK
+            || !(sg_pkcs11_is_gone(rv) || rv == CKR_GENERAL_ERROR
+                 || rv == CKR_FUNCTION_FAILED))
+        {
             break;
         }
 

@@ -307,6 +307,30 @@ $t->start(signing_conf($gen, module => $shim->{so},
     ok $back, 'the HSM answers again: the next payout is signed';
 }
 
+{
+    # SoftHSM2's file store now and then fails C_GetTokenInfo when two
+    # workers open it at once (seen in CI): a new worker tries again,
+    # 50 ms apart, before it serves, instead of failing its first payouts
+    my @old = $t->worker_pids;
+    $hsm->shim_set('flaky 3 ' . $t->master_pid);
+    my $off = $t->reload;
+    SgSign::Test::wait_for(sub {
+        my %old = map { $_ => 1 } @old;
+        my @w = $t->worker_pids;
+        @w && !grep { $old{$_} } @w;
+    }, 10 * $slow);
+    SgSign::Test::wait_for(sub { read_file($shim->{ctl}) =~ /flaky 0 / },
+        3 * $slow);
+    like read_file($shim->{ctl}) // '', qr/flaky 0 /,
+        'a new worker met three failing C_GetTokenInfo calls';
+    my ($res, $up, $ok) = sign_one(304, pub => $gen->{pub});
+    ok $res->status == 200 && $ok,
+        '... and still signs its first payout';
+    unlike $t->error_log($off), qr/fails until a session opens/,
+        '... without giving up on the key at start';
+    $hsm->shim_set('');
+}
+
 $t->stop;
 
 

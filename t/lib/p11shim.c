@@ -5,16 +5,23 @@
  *
  * $SG_P11SHIM_CTL names a file read on every call: the words in it
  * ("final-try", "locked", "no-sha256", "hang") switch faults on; every
- * C_Login appends a line to "$SG_P11SHIM_CTL.logins".
+ * C_Login appends a line to "$SG_P11SHIM_CTL.logins".  "flaky N M" makes
+ * N C_GetTokenInfo calls of the processes other than pid M (the master)
+ * fail with CKR_GENERAL_ERROR, those right after a C_OpenSession (the
+ * flags read before a login), as SoftHSM2's file store does now and then
+ * when two workers open it at once.
  */
 
 #define _POSIX_C_SOURCE  200809L
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -24,6 +31,7 @@
 
 static CK_FUNCTION_LIST   shim;
 static CK_FUNCTION_LIST  *real;
+static pid_t              opened;    /* the process that just opened one */
 
 
 static int
@@ -47,10 +55,57 @@ shim_has(const char *word)
 }
 
 
+/* "flaky N M": takes one of the N failures, shared by the workers */
+static int
+shim_flaky(void)
+{
+    int          fd, n, left, master, failed;
+    char         buf[256], *p;
+    const char  *ctl;
+
+    ctl = getenv("SG_P11SHIM_CTL");
+    if (ctl == NULL || (fd = open(ctl, O_RDWR)) == -1) {
+        return 0;
+    }
+
+    flock(fd, LOCK_EX);
+
+    failed = 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+
+    p = strstr(buf, "flaky ");
+
+    if (p != NULL && sscanf(p, "flaky %d %d", &left, &master) == 2
+        && left > 0 && master != (int) getpid())
+    {
+        n = snprintf(buf, sizeof(buf), "flaky %d %d\n", left - 1, master);
+
+        if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, n, 0) == n) {
+            failed = 1;
+        }
+    }
+
+    flock(fd, LOCK_UN);
+    close(fd);
+
+    return failed;
+}
+
+
 static CK_RV
 shim_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 {
     CK_RV  rv;
+    int    before_login;
+
+    /* the flags read right after C_OpenSession, before a login */
+    before_login = (opened == getpid());
+    opened = 0;
+
+    if (before_login && shim_flaky()) {
+        return CKR_GENERAL_ERROR;
+    }
 
     rv = real->C_GetTokenInfo(slot, info);
 
@@ -103,6 +158,22 @@ shim_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin,
 
 
 static CK_RV
+shim_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
+    CK_NOTIFY notify, CK_SESSION_HANDLE_PTR session)
+{
+    CK_RV  rv;
+
+    rv = real->C_OpenSession(slot, flags, app, notify, session);
+
+    if (rv == CKR_OK) {
+        opened = getpid();
+    }
+
+    return rv;
+}
+
+
+static CK_RV
 shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len,
     CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
@@ -143,6 +214,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
         shim.C_GetTokenInfo = shim_GetTokenInfo;
         shim.C_GetMechanismInfo = shim_GetMechanismInfo;
         shim.C_Login = shim_Login;
+        shim.C_OpenSession = shim_OpenSession;
         shim.C_Sign = shim_Sign;
     }
 
