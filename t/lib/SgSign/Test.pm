@@ -70,6 +70,22 @@ my @INSTANCES;
 END {
     local $?;
     $_->stop_all for @INSTANCES;
+    _diag_error_logs() if Test::More->can("builder")
+        && !Test::More->builder->is_passing;
+}
+
+# A failed run (in CI, where the temp dirs are gone after it) shows what
+# nginx logged at warn and above: the gateway never logs caller values or
+# key material, so the lines are safe to print.
+sub _diag_error_logs {
+    for my $self (@INSTANCES) {
+        my @lines = grep { /\[(?:warn|error|crit|alert|emerg)\]/ }
+            split /\n/, $self->error_log // '';
+        next unless @lines;
+        splice @lines, 0, @lines - 40 if @lines > 40;
+        Test::More::diag("the error log's last warn+ lines "
+            . "($self->{dir}):\n" . join "\n", @lines);
+    }
 }
 
 
