@@ -122,13 +122,27 @@ sub error_log_path { "$_[0]{dir}/logs/error.log" }
 sub access_log_path { "$_[0]{dir}/logs/access.log" }
 
 
+# A port below the kernel's ephemeral range: one from that range (port 0)
+# can be taken, between here and nginx's bind(), as the local port of any
+# outgoing connection the tests make (seen: "bind() ... Address already in
+# use" after a load test).  Never the same one twice in a test file.
+my %PORTS_GIVEN;
+
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-        Listen => 1, Proto => 'tcp', ReuseAddr => 1)
-        or die "cannot find a free port: $@\n";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    my ($lo) = (read_file('/proc/sys/net/ipv4/ip_local_port_range') // '')
+        =~ /^(\d+)/;
+    $lo = 32768 if !$lo || $lo < 12000;
+    for (1 .. 500) {
+        my $port = 10000 + int rand($lo - 10000);
+        next if $PORTS_GIVEN{$port};
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+            LocalPort => $port, Listen => 1, Proto => 'tcp', ReuseAddr => 1)
+            or next;
+        close $s;
+        $PORTS_GIVEN{$port} = 1;
+        return $port;
+    }
+    die "cannot find a free port below $lo\n";
 }
 
 
