@@ -15,7 +15,8 @@ typedef enum {
     NGX_HTTP_SG_SIGN_SET_STR = 0,   /* refused when set */
     NGX_HTTP_SG_SIGN_OFF,           /* refused when off */
     NGX_HTTP_SG_SIGN_HEADERS,       /* refused for the names below */
-    NGX_HTTP_SG_SIGN_ARRAY          /* refused when set */
+    NGX_HTTP_SG_SIGN_ARRAY,         /* refused when set */
+    NGX_HTTP_SG_SIGN_PASS           /* refused when it has an upstream */
 } ngx_http_sg_sign_forbid_e;
 
 
@@ -35,6 +36,13 @@ typedef struct {
     ngx_http_sg_sign_forbid_e   what;
     char                       *setting;    /* for the message */
 } ngx_http_sg_sign_forbidden_t;
+
+
+/* the upstream conf of a module's location conf, from a directive in it */
+#define ngx_http_sg_sign_upstream_conf(conf, cmd)                             \
+    ((ngx_http_upstream_conf_t *)                                             \
+        ((conf) + (cmd)->offset                                               \
+         - offsetof(ngx_http_upstream_conf_t, connect_timeout)))
 
 
 static char *ngx_http_sg_sign_check_settings(ngx_conf_t *cf,
@@ -89,7 +97,30 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
       NGX_HTTP_SG_SIGN_HEADERS, "" },
 
     { "ngx_http_mirror_module", ngx_string("mirror"),
-      NGX_HTTP_SG_SIGN_ARRAY, "" }
+      NGX_HTTP_SG_SIGN_ARRAY, "" },
+
+    /*
+     * The other upstream modules: the payout would go out in another
+     * protocol, the gateway's framing lost.  Their *_pass keeps its
+     * upstream in the module's ngx_http_upstream_conf_t, found through
+     * the offset of its *_connect_timeout.  A *_pass with variables keeps
+     * it in private fields instead and is not seen here (README).
+     */
+
+    { "ngx_http_fastcgi_module", ngx_string("fastcgi_connect_timeout"),
+      NGX_HTTP_SG_SIGN_PASS, "fastcgi_pass" },
+
+    { "ngx_http_uwsgi_module", ngx_string("uwsgi_connect_timeout"),
+      NGX_HTTP_SG_SIGN_PASS, "uwsgi_pass" },
+
+    { "ngx_http_scgi_module", ngx_string("scgi_connect_timeout"),
+      NGX_HTTP_SG_SIGN_PASS, "scgi_pass" },
+
+    { "ngx_http_grpc_module", ngx_string("grpc_connect_timeout"),
+      NGX_HTTP_SG_SIGN_PASS, "grpc_pass" },
+
+    { "ngx_http_memcached_module", ngx_string("memcached_connect_timeout"),
+      NGX_HTTP_SG_SIGN_PASS, "memcached_pass" }
 };
 
 
@@ -267,6 +298,22 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
         }
 
         return NGX_CONF_OK;
+
+    case NGX_HTTP_SG_SIGN_PASS:
+        if (cmd->set != ngx_conf_set_msec_slot) {
+            goto unknown;
+        }
+
+        if (ngx_http_sg_sign_upstream_conf(conf, cmd)->upstream == NULL) {
+            return NGX_CONF_OK;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" cannot be used where \"%s\" is on: "
+                      "use proxy_pass, in %V:%ui", f->setting,
+                      g->directive, file, line);
+
+        return NGX_CONF_ERROR;
 
     default: /* NGX_HTTP_SG_SIGN_ARRAY */
         a = *(ngx_array_t **) (conf + cmd->offset);

@@ -114,6 +114,54 @@ for my $case (@forbidden) {
         or diag $r->{output};
 }
 
+# the other upstream modules' *_pass (location-only directives): the
+# location passes to them instead of proxy_pass
+sub pass_conf {
+    my ($sign_loc, $plain) = @_;
+    my $port = $t->port;
+    return <<"EOF";
+    sg_sign_project test_project;
+    sg_sign_key     $key->{key};
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location = /api/v1/session/start/payout {
+            sg_sign on;
+            $sign_loc
+        }
+
+        location = /plain {
+            $plain
+        }
+    }
+EOF
+}
+
+for my $case (['fastcgi_pass', 'fastcgi_pass 127.0.0.1:9000;'],
+    ['uwsgi_pass', 'uwsgi_pass 127.0.0.1:9000;'],
+    ['scgi_pass', 'scgi_pass 127.0.0.1:9000;'],
+    ['grpc_pass', 'grpc_pass grpc://127.0.0.1:9000;'],
+    ['memcached_pass', 'set $memcached_key $uri; '
+        . 'memcached_pass 127.0.0.1:11211;'])
+{
+    my ($name, $pass) = @$case;
+    for my $where (['in an sg_sign location', $pass],
+        ['in an if block of an sg_sign location',
+            "if (\$request_method = POST) { $pass } proxy_pass http://provider;"])
+    {
+        my $r = $t->nginx_test(pass_conf($where->[1], ''));
+        $printed .= $r->{output};
+        my $want = $t->conf_line(qr/^\s*sg_sign on;/);
+        ok $r->{rc} != 0 && $r->{output} =~ /"\Q$name\E" cannot be used where "sg_sign" is on: use proxy_pass, in \Q$path\E:$want\b/,
+            "nginx -t refuses $name $where->[0], naming it and the line of "
+            . 'sg_sign on' or diag $r->{output};
+    }
+    my $r = $t->nginx_test(pass_conf('proxy_pass http://provider;', $pass));
+    is $r->{rc}, 0, "nginx -t accepts $name in a location without sg_sign"
+        or diag $r->{output};
+}
+
 # what an sg_sign location may set
 my @allowed = (
     ['proxy_set_header Host', location => 'proxy_set_header Host example.com;'],
