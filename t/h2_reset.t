@@ -183,21 +183,22 @@ reset_case('thread pool', $POOL);
 
 reset_case('inline', $INLINE);
 
-# ------------------------------------- GOAWAY and close during pool signing
+# --------------------------------- GOAWAY and close during signing
 
-{
+for my $case (['pool', $POOL], ['inline', $INLINE]) {
+    my ($how, $path) = @$case;
     $t->clear_upstream;
     my $off = length $t->error_log;
     my $h2 = SgSign::H2->new($port);
-    send_payout($h2, 1, $POOL, $DELAY);
+    send_payout($h2, 1, $path, $DELAY);
     sleep 0.1;
     $h2->goaway(0);
     $h2->close;
     sleep $AFTER;
     is $t->upstream_count, 0,
-        'GOAWAY and close while pool signing: nothing forwarded';
-    isnt last_status(), 'signed', 'and $sg_sign_status does not say signed';
-    log_clean($off, 'GOAWAY and close');
+        "GOAWAY and close while $how signing: nothing forwarded";
+    isnt last_status(), 'signed', '... and $sg_sign_status does not say signed';
+    log_clean($off, "GOAWAY and close, $how");
 }
 
 done_testing;
