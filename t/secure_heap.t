@@ -256,8 +256,8 @@ sub load {
 {
     # TLS takes little of the heap: its ephemeral keys live only during
     # a handshake (measured, 256-byte blocks: 3 KB at rest, up to 3.6 KB
-    # more with 16 at a time; 8k failed handshakes now and then when the
-    # machine was loaded)
+    # more with 16 at a time: 8k kept only ~1.5 KB free at the peak, too
+    # little once handshakes pile up on a loaded machine)
     $t->start(tls_gateway(), main => 'sg_sign_secure_heap 16k 256;',
         worker_connections => 256);
     my $c = load(100);
