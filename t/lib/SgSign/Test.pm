@@ -425,6 +425,7 @@ sub write_conf {
     my $main = $o{main} // '';
     my $wc = $o{worker_connections} // 128;
     my $wp = $o{worker_processes} // 1;
+    $self->{workers} = $wp;
     my $onoff = $FOREGROUND ? 'off' : 'on';
     my $so = $o{module} // $MODULE;
     my $conf = <<"EOF";
@@ -502,6 +503,11 @@ sub start {
         IO::Socket::INET->new(PeerAddr => '127.0.0.1',
             PeerPort => $self->{port}, Proto => 'tcp', Timeout => 1)
     }, 10 * $SLOW) or die "nginx is not listening on $self->{port}\n";
+    # the master's socket accepts before a worker is forked: tests that
+    # look at the workers wait for them (one that dies at start is not
+    # waited for long)
+    wait_for(sub { my @w = $self->worker_pids; @w >= ($self->{workers} // 1) },
+        5 * $SLOW) unless $FOREGROUND;
     return $self;
 }
 
