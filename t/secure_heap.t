@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use File::Copy qw(copy);
 use SgSign::Test qw(read_file write_file);
 
 plan skip_all => 'nginx runs daemonized here; not under SG_SIGN_VALGRIND'
@@ -82,6 +83,9 @@ SKIP: {
         main => 'sg_sign_secure_heap 1m;');
     $conf = read_file($conf);
     $conf =~ s{\Q$dir\E/(?!nobody/)}{$np/}g;
+    # nobody may not read the checkout (a clone in a 0700 temp dir)
+    copy($SgSign::Test::MODULE, "$np/module.so") or die "copy: $!\n";
+    $conf =~ s{^load_module \S+;}{load_module $np/module.so;}m;
     write_file("$np/nginx.conf", $conf, 0644);
     mkdir "$np/logs";
     system('chown', '-R', 'nobody', $np) == 0 or die "chown\n";
