@@ -26,6 +26,8 @@ NGX_BUILD  := $(BUILD)/nginx
 MODULE     := $(BUILD)/ngx_http_sg_sign_module.so
 FAULT_BUILD  := $(BUILD)/faults/nginx
 FAULT_MODULE := $(BUILD)/faults/ngx_http_sg_sign_module.so
+NOTHREADS_BUILD  := $(BUILD)/nothreads/nginx
+NOTHREADS_MODULE := $(BUILD)/nothreads/ngx_http_sg_sign_module.so
 
 # the Debian packages the build, the demo and the tests use
 DEB_PKGS   := nginx nginx-dev libssl-dev libjsmn-dev libpcre2-dev gcc make \
@@ -66,7 +68,7 @@ UNIT_BINS  := $(patsubst t/unit/test_%.c,$(BUILD)/unit/%.t,$(UNIT_SRCS))
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps module faults schemas unit test run fuzz asan valgrind \
+.PHONY: all deps module faults nothreads schemas unit test run fuzz asan valgrind \
         bench soak clean deb deb-test deb-install-test
 
 all: module faults unit
@@ -85,13 +87,16 @@ deps:
 
 # nginx-dev ships the tree for building modules; configure a copy of it with
 # the installed binary's flags so load_module accepts the result.
-# $(1): the copy's directory, $(2): extra compiler flags
+# $(1): the copy's directory, $(2): extra compiler flags, $(3): a flag of
+# the binary's to leave out
 define configure_nginx
 	rm -rf $(1)
 	mkdir -p $(dir $(1))
 	cp -r $(NGX_SRC) $(1)
 	cd $(1) && . ./conf_flags && \
-	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    flags=(); for f in "$${NGX_CONF_FLAGS[@]}"; do \
+	        [ "$$f" = "$(3)" ] || flags+=("$$f"); done; \
+	    ./configure "$${flags[@]}" \
 	        --with-cc-opt='-g -O2 -fPIC -Wall -Wextra -Werror $(2)' \
 	        --add-dynamic-module=$(CURDIR) >$(1).configure.log
 endef
@@ -116,7 +121,19 @@ $(FAULT_MODULE): $(FAULT_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -C $(FAULT_BUILD) -f objs/Makefile modules
 	cp $(FAULT_BUILD)/objs/ngx_http_sg_sign_module.so $@
 
+# an nginx without --with-threads: the module compiles there too (inline
+# signing only); make test builds it, nothing loads it
+$(NOTHREADS_BUILD)/objs/Makefile: config $(SCHEMA_DEPS)
+	$(call configure_nginx,$(NOTHREADS_BUILD),,--with-threads)
+
+$(NOTHREADS_MODULE): $(NOTHREADS_BUILD)/objs/Makefile $(GLUE) $(CORE_SRCS) \
+                     $(CORE_HDRS)
+	$(MAKE) -C $(NOTHREADS_BUILD) -f objs/Makefile modules
+	cp $(NOTHREADS_BUILD)/objs/ngx_http_sg_sign_module.so $@
+
 module: $(MODULE)
+
+nothreads: $(NOTHREADS_MODULE)
 
 faults: $(FAULT_MODULE)
 
@@ -138,7 +155,7 @@ $(BUILD)/schema_driver: t/unit/schema_driver.c $(CORE_SRCS) $(CORE_HDRS) \
 unit: $(UNIT_BINS) $(BUILD)/schema_driver
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all nothreads
 	prove -e '' $(UNIT_BINS)
 	prove t/*.t
 	$(MAKE) deb-test

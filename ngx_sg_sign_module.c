@@ -214,13 +214,13 @@ static ngx_uint_t ngx_http_sg_sign_sign(sg_signer_t *signer,
     ngx_msec_t delay, uint64_t *ns);
 static ngx_int_t ngx_http_sg_sign_finish(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
-#if (NGX_THREADS)
 static ngx_int_t ngx_http_sg_sign_wait(ngx_http_request_t *r,
     ngx_http_sg_sign_ctx_t *ctx);
 static void ngx_http_sg_sign_resume_handler(ngx_event_t *ev);
 static void ngx_http_sg_sign_block(ngx_http_request_t *r);
 static void ngx_http_sg_sign_resume(ngx_http_request_t *r);
 static void ngx_http_sg_sign_signed_handler(ngx_http_request_t *r);
+#if (NGX_THREADS)
 static ngx_int_t ngx_http_sg_sign_post_task(ngx_http_request_t *r,
     ngx_http_sg_sign_loc_conf_t *slcf, ngx_http_sg_sign_ctx_t *ctx);
 static void ngx_http_sg_sign_thread_handler(void *data, ngx_log_t *log);
