@@ -210,8 +210,9 @@ SgSign::Test::wait_for(sub { -s $front_pid }, 10) or die "no front\n";
 
 # every request a full handshake on both sides: the most the heap holds
 sub tls_gateway {
-    my ($more) = @_;
+    my ($more, $server) = @_;
     $more //= '';
+    $server //= '';
     return <<"EOF";
     server {
         listen 127.0.0.1:@{[$t->port]} ssl;
@@ -225,6 +226,7 @@ sub tls_gateway {
             proxy_ssl_session_reuse off;
             $more
         }
+        $server
     }
 EOF
 }
@@ -271,29 +273,54 @@ sub load {
 }
 
 SKIP: {
-    skip $ASAN, 2 if $SgSign::Test::SANITIZER;
+    skip $ASAN, 1 if $SgSign::Test::SANITIZER;
     # 1k blocks: the key, OpenSSL's random generator and the certificate's
     # key take 12 of 32 (measured); 64 handshakes at a time (ECDSA on the
     # listen side, key shares on both) need more
     $t->start(tls_gateway(), main => 'sg_sign_secure_heap 32k 1k;',
-        worker_connections => 512, log_level => 'debug');
-    # the warning is a sample taken after each signature: most see the
-    # heap between bursts (measured: 1 to 10 of 130 see it full), so the
-    # overload goes on for a few rounds until one does
-    my $warned = sub { $t->error_log =~ /\[warn\].*secure heap is \d+ of/ };
+        worker_connections => 512);
     my ($failed, $sent) = (0, 0);
     for (1 .. 5) {
         my $c = load(200, 64);
         $sent += 200;
         $failed += 200 - ($c->{200} // 0);
-        last if $failed && $warned->();
+        last if $failed;
     }
     ok $failed > 0, 'with a 32k heap of 1k blocks, payouts over TLS, 64 at '
         . "a time, fail ($failed of $sent)";
-    like $t->error_log, text_re('[warn]', 'sg_sign: the secure heap is ',
-        ' of 32768 bytes full: TLS handshakes fail when it is full; raise '
-        . '"sg_sign_secure_heap"'),
-        '... and the error log names sg_sign_secure_heap';
+    # the warning below is a sample taken after each signature, and most
+    # signatures see the heap between bursts of handshakes (measured: 1 to
+    # 10 of 130 saw it full): here it is reported, not required
+    note 'the overload was ' . ($t->error_log =~ /secure heap is \d+ of/
+        ? '' : 'not ') . 'sampled full';
+    $t->stop;
+}
+
+{
+    # what the warning says, made certain: eight keys in a 16k heap of
+    # 256-byte blocks leave it 13824 bytes full at rest (1536 bytes a key,
+    # measured), above the 3/4 mark, so the first signature sees it
+    my @keys = map { $t->rsa_key("many$_") } 1 .. 7;
+    my $more = join '', map {
+        "location = /k$_ { sg_sign on; sg_sign_project p; "
+        . "sg_sign_key $keys[$_]->{key}; proxy_pass http://127.0.0.1:1; }\n"
+    } 0 .. $#keys;
+    my $off = length $t->error_log;
+    $t->start(tls_gateway('', $more), main => 'sg_sign_secure_heap 16k 256;');
+    my $url = 'https://127.0.0.1:' . $t->port . $SgSign::Test::PAYOUT_PATH;
+    my @codes = map {
+        SgSign::Test::run_cmd('curl', '-sk', '-o', '/dev/null', '-w',
+            '%{http_code}', '-H', 'Content-Type: application/json',
+            '-d', '{"session_id":"full"}', $url)->{output}
+    } 1 .. 3;
+    is "@codes", '200 200 200', 'eight keys in a 16k heap: payouts are '
+        . 'signed and answered';
+    my @warned = $t->error_log($off) =~ /\[warn\].*?secure heap is \d+ of/g;
+    like $t->error_log($off), text_re('[warn]', 'sg_sign: the secure heap is '
+        . '13824 of 16384 bytes full: TLS handshakes fail when it is full; '
+        . 'raise "sg_sign_secure_heap"'),
+        '... the error log says how full and names sg_sign_secure_heap';
+    is scalar @warned, 1, '... once, not after every signature';
     $t->stop;
 }
 
