@@ -35,6 +35,7 @@ typedef struct {
     ngx_str_t                   directive;
     ngx_http_sg_sign_forbid_e   what;
     char                       *setting;    /* for the message */
+    char                       *why;        /* NULL: the guard's */
 } ngx_http_sg_sign_forbidden_t;
 
 
@@ -85,19 +86,25 @@ static ngx_http_sg_sign_guard_t  ngx_http_sg_sign_verify_guard = {
 static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
 
     { "ngx_http_proxy_module", ngx_string("proxy_set_body"),
-      NGX_HTTP_SG_SIGN_SET_STR, "" },
+      NGX_HTTP_SG_SIGN_SET_STR, "", NULL },
 
     { "ngx_http_proxy_module", ngx_string("proxy_pass_request_body"),
-      NGX_HTTP_SG_SIGN_OFF, " off" },
+      NGX_HTTP_SG_SIGN_OFF, " off", NULL },
 
     { "ngx_http_proxy_module", ngx_string("proxy_pass_request_headers"),
-      NGX_HTTP_SG_SIGN_OFF, " off" },
+      NGX_HTTP_SG_SIGN_OFF, " off", NULL },
 
     { "ngx_http_proxy_module", ngx_string("proxy_set_header"),
-      NGX_HTTP_SG_SIGN_HEADERS, "" },
+      NGX_HTTP_SG_SIGN_HEADERS, "", NULL },
 
     { "ngx_http_mirror_module", ngx_string("mirror"),
-      NGX_HTTP_SG_SIGN_ARRAY, "" },
+      NGX_HTTP_SG_SIGN_ARRAY, "",
+      "a copy of the request would go to another location" },
+
+    /* after the response, the request, as signed, goes to another location */
+    { "ngx_http_core_module", ngx_string("post_action"),
+      NGX_HTTP_SG_SIGN_SET_STR, "",
+      "a copy of the request would go to another location" },
 
     /*
      * The other upstream modules: the payout would go out in another
@@ -108,19 +115,19 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
      */
 
     { "ngx_http_fastcgi_module", ngx_string("fastcgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "fastcgi_pass" },
+      NGX_HTTP_SG_SIGN_PASS, "fastcgi_pass", NULL },
 
     { "ngx_http_uwsgi_module", ngx_string("uwsgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "uwsgi_pass" },
+      NGX_HTTP_SG_SIGN_PASS, "uwsgi_pass", NULL },
 
     { "ngx_http_scgi_module", ngx_string("scgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "scgi_pass" },
+      NGX_HTTP_SG_SIGN_PASS, "scgi_pass", NULL },
 
     { "ngx_http_grpc_module", ngx_string("grpc_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "grpc_pass" },
+      NGX_HTTP_SG_SIGN_PASS, "grpc_pass", NULL },
 
     { "ngx_http_memcached_module", ngx_string("memcached_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "memcached_pass" }
+      NGX_HTTP_SG_SIGN_PASS, "memcached_pass", NULL }
 };
 
 
@@ -328,7 +335,7 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                   "\"%V%s\" cannot be used where \"%s\" is on: %s, "
                   "in %V:%ui", &f->directive, f->setting, g->directive,
-                  g->why, file, line);
+                  f->why ? f->why : g->why, file, line);
 
     return NGX_CONF_ERROR;
 

@@ -14,6 +14,9 @@
 
 static ngx_flag_t ngx_http_sg_sign_gate_enabled(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate);
+static ngx_int_t ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
+    ngx_http_sg_sign_gate_t *gate);
+static void ngx_http_sg_sign_gate_drop_body(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_sg_sign_gate_nginx_error(
     ngx_http_sg_sign_gate_t *gate, ngx_uint_t status);
 static ngx_int_t ngx_http_sg_sign_gate_error_body(ngx_http_request_t *r,
@@ -48,7 +51,7 @@ ngx_http_sg_sign_gate_rewrite(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_ctx_t  *ctx;
 
     if (!ngx_http_sg_sign_gate_enabled(r, gate)) {
-        return NGX_DECLINED;
+        return ngx_http_sg_sign_gate_exit(r, gate);
     }
 
     ctx = ngx_http_get_module_ctx(r, (*gate->module));
@@ -99,6 +102,78 @@ ngx_http_sg_sign_gate_rewrite(ngx_http_request_t *r,
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A request that entered the gate and goes on to another location: an
+ * error_page after the provider failed, post_action, try_files.  With
+ * drop_on_exit, the gate's own headers (the signature) and the body stay
+ * behind, so a signed payout never reaches a second upstream; the rewrite
+ * phase runs after every internal redirect and named location, before the
+ * location can use either.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
+    ngx_http_sg_sign_gate_t *gate)
+{
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_sg_sign_gate_ctx_t  *ctx;
+
+    if (!gate->drop_on_exit || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_sg_sign_gate_last_ctx(r, gate);
+
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (!ctx->exited) {
+        /* the gate's upstream, before the next location replaces it */
+        ctx->exited = 1;
+        ctx->exit_state = r->upstream ? r->upstream->state : NULL;
+    }
+
+    if (r->request_body && r->request_body->bufs) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "%s: the request went on to location \"%V\", which "
+                      "is not an %s location: without its body and the "
+                      "gateway's headers", gate->name, &clcf->name,
+                      gate->name);
+    }
+
+    ngx_http_sg_sign_gate_drop_body(r);
+
+    if (ngx_http_sg_sign_strip_headers(r, gate->own_headers,
+                                       gate->nown_headers, 0)
+        != NGX_OK)
+    {
+        /* the list is empty then: nothing of the caller's or ours is left */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "%s: internal failure while removing the gateway's "
+                      "headers from a request that went on to \"%V\"",
+                      gate->name, &r->uri);
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_sg_sign_gate_drop_body(ngx_http_request_t *r)
+{
+    if (r == r->main && r->request_body) {
+        r->request_body->bufs = NULL;
+        r->headers_in.content_length_n = 0;
+        r->headers_in.chunked = 0;
+    }
 }
 
 
@@ -318,11 +393,7 @@ ngx_http_sg_sign_gate_refuse(ngx_http_request_t *r,
     ctx->error = outcome;
     ctx->rc = gate->outcomes[outcome].status;
 
-    if (r == r->main && r->request_body) {
-        r->request_body->bufs = NULL;
-        r->headers_in.content_length_n = 0;
-        r->headers_in.chunked = 0;
-    }
+    ngx_http_sg_sign_gate_drop_body(r);
 
     return ctx->rc;
 }

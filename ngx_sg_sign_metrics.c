@@ -191,7 +191,8 @@ static void ngx_http_sg_sign_metrics_count(ngx_http_request_t *r,
     ngx_http_sg_sign_metrics_main_conf_t *mcf);
 static ngx_uint_t ngx_http_sg_sign_metrics_method(
     ngx_http_sg_sign_metrics_main_conf_t *mcf, ngx_str_t *name);
-static ngx_uint_t ngx_http_sg_sign_metrics_class(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_sg_sign_metrics_class(
+    ngx_http_upstream_state_t *state);
 static ngx_http_sg_sign_metrics_main_conf_t *
     ngx_http_sg_sign_metrics_live(void);
 static ngx_http_sg_sign_metrics_key_t *ngx_http_sg_sign_metrics_key_find(
@@ -335,7 +336,8 @@ ngx_http_sg_sign_metrics_count(ngx_http_request_t *r,
 
     if (info.is_signed) {
         (void) ngx_atomic_fetch_add(
-                   &shm->upstream[m][ngx_http_sg_sign_metrics_class(r)], 1);
+                   &shm->upstream[m][ngx_http_sg_sign_metrics_class(
+                                         info.upstream)], 1);
     }
 }
 
@@ -361,23 +363,20 @@ ngx_http_sg_sign_metrics_method(ngx_http_sg_sign_metrics_main_conf_t *mcf,
 
 
 /*
- * The provider's last answer to a signed request: the status class when
+ * The provider's last answer to a signed request (its location's upstream,
+ * not a later location's): the status class when
  * its header came (even a 502 of its own), else what nginx made of the
  * attempt: 504 timed out, 502 (refused, reset, closed, invalid header)
  * unavailable, and no status at all: the client went away first.
  */
 
 static ngx_uint_t
-ngx_http_sg_sign_metrics_class(ngx_http_request_t *r)
+ngx_http_sg_sign_metrics_class(ngx_http_upstream_state_t *state)
 {
-    ngx_http_upstream_state_t  *state;
-
-    if (r->upstream == NULL || r->upstream->state == NULL) {
+    if (state == NULL) {
         /* never sent: no peer to try (or no proxy_pass at all) */
         return NGX_HTTP_SG_SIGN_METRICS_UNAVAILABLE;
     }
-
-    state = r->upstream->state;
 
     if (state->header_time != (ngx_msec_t) -1
         && state->status >= NGX_HTTP_OK && state->status < 600)

@@ -524,6 +524,7 @@ static ngx_http_sg_sign_gate_t  ngx_http_sg_sign_gate = {
     ngx_http_sg_sign_body_filter,
     ngx_http_sg_sign_request_body_filter,
     1,                                     /* 502, 504 after signing */
+    1,                                     /* the signature stays here */
     NULL, NULL, NULL, ngx_null_string, { 0 }
 };
 
@@ -1773,6 +1774,13 @@ ngx_http_sg_sign_request_info(ngx_http_request_t *r,
     info->outcome = ctx->gate.outcome;
     info->is_signed = (ctx->gate.outcome == NGX_HTTP_SG_SIGN_SIGNED);
     info->method = ctx->method;
+
+    if (ctx->gate.exited) {
+        info->upstream = ctx->gate.exit_state;
+
+    } else {
+        info->upstream = r->upstream ? r->upstream->state : NULL;
+    }
 
     if (info->method.len) {
         return NGX_OK;

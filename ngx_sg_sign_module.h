@@ -96,8 +96,12 @@ typedef struct {
     off_t                       received;    /* body bytes, as read */
     ngx_str_t                   error_json;  /* the error body to send */
     ngx_buf_t                   error_buf;   /* sends it, allocation-free */
+    ngx_http_upstream_state_t  *exit_state;  /* the gate's upstream's last
+                                                try, when the request went
+                                                on to another location */
     unsigned                    started:1;   /* the precontent phase ran */
     unsigned                    error_done:1;
+    unsigned                    exited:1;    /* it went on to another one */
 } ngx_http_sg_sign_gate_ctx_t;
 
 
@@ -140,6 +144,9 @@ typedef struct {
 
     /* nginx's errors after verdict 1 take the error shape too */
     unsigned                            errors_after:1;
+
+    /* another location a request goes on to gets no own header, no body */
+    unsigned                            drop_on_exit:1;
 
     /* set by ngx_http_sg_sign_gate_init() */
     ngx_http_output_header_filter_pt    next_header_filter;
@@ -200,6 +207,7 @@ typedef struct {
                                                 no verdict ($sg_sign_status
                                                 empty) */
     ngx_str_t                   method;      /* empty: not known */
+    ngx_http_upstream_state_t  *upstream;    /* the provider's last try */
     unsigned                    is_signed:1; /* the signature was installed */
 } ngx_http_sg_sign_request_info_t;
 

@@ -203,6 +203,7 @@ static ngx_http_sg_sign_gate_t  ngx_http_sg_sign_verify_gate = {
     ngx_http_sg_sign_verify_body_filter,
     ngx_http_sg_sign_verify_request_body_filter,
     0,                                     /* the app's, once verified */
+    0,                                     /* the bytes verified go on */
     NULL, NULL, NULL, ngx_null_string, { 0 }
 };
 
