@@ -16,6 +16,8 @@ static ngx_flag_t ngx_http_sg_sign_gate_enabled(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate);
 static ngx_int_t ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate);
+static ngx_int_t ngx_http_sg_sign_gate_exit_subrequest(ngx_http_request_t *r,
+    ngx_http_sg_sign_gate_t *gate);
 static void ngx_http_sg_sign_gate_drop_body(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_sg_sign_gate_nginx_error(
     ngx_http_sg_sign_gate_t *gate, ngx_uint_t status);
@@ -121,8 +123,12 @@ ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_sg_sign_gate_ctx_t  *ctx;
 
-    if (!gate->drop_on_exit || r != r->main) {
+    if (!gate->drop_on_exit) {
         return NGX_DECLINED;
+    }
+
+    if (r != r->main) {
+        return ngx_http_sg_sign_gate_exit_subrequest(r, gate);
     }
 
     ctx = ngx_http_sg_sign_gate_last_ctx(r, gate);
@@ -157,6 +163,57 @@ ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "%s: internal failure while removing the gateway's "
                       "headers from a request that went on to \"%V\"",
+                      gate->name, &r->uri);
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A subrequest into another location (add_after_body, SSI, slice, ...)
+ * made by a request that entered the gate shares its headers and body:
+ * it gets a header list of its own without the gate's headers, and an
+ * empty body, as auth_request gives its subrequests.
+ */
+
+static ngx_int_t
+ngx_http_sg_sign_gate_exit_subrequest(ngx_http_request_t *r,
+    ngx_http_sg_sign_gate_t *gate)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_request_body_t   *rb;
+
+    if (ngx_http_sg_sign_gate_last_ctx(r->main, gate) == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (r->request_body && r->request_body->bufs) {
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "%s: subrequest to location \"%V\", which is not an "
+                      "%s location: without the body and the gateway's "
+                      "headers", gate->name, &clcf->name, gate->name);
+    }
+
+    rb = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
+                                            sizeof(ngx_http_request_body_t)));
+
+    r->request_body = rb;
+    r->headers_in.content_length_n = 0;
+    r->headers_in.chunked = 0;
+
+    if (rb == NULL
+        || ngx_http_sg_sign_copy_headers(r, gate->own_headers,
+                                         gate->nown_headers)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "%s: internal failure while removing the gateway's "
+                      "headers and body from a subrequest to \"%V\"",
                       gate->name, &r->uri);
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

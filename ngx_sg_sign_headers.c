@@ -227,6 +227,64 @@ ngx_http_sg_sign_strip_headers(ngx_http_request_t *r, ngx_str_t *names,
 }
 
 
+/*
+ * Gives a subrequest a list of its own without the headers named: its
+ * headers_in is a copy of its parent's, whose list parts it shares, so the
+ * parent's list must not be touched.  If the allocation fails, the
+ * subrequest's list is emptied.
+ */
+
+ngx_int_t
+ngx_http_sg_sign_copy_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
+{
+    ngx_uint_t        i, count;
+    ngx_list_t        old, *list;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *kept;
+    ngx_str_t         key;
+
+    list = &r->headers_in.headers;
+    old = *list;
+
+    count = 0;
+
+    for (part = &old.part; part; part = part->next) {
+        count += part->nelts;
+    }
+
+    kept = ngx_http_sg_sign_alloc(ngx_palloc(r->pool, (count ? count : 1)
+                                                      * sizeof(ngx_table_elt_t)));
+
+    list->part.elts = kept;
+    list->part.nelts = 0;
+    list->part.next = NULL;
+    list->last = &list->part;
+    list->nalloc = count;
+
+    if (kept == NULL) {
+        list->part.elts = old.part.elts;
+        list->nalloc = 0;
+        return NGX_ERROR;
+    }
+
+    for (part = &old.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            key.data = h[i].lowcase_key;
+            key.len = h[i].key.len;
+
+            if (!ngx_http_sg_sign_header_named(&key, names, n)) {
+                kept[list->part.nelts++] = h[i];
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* into room reserved by ngx_http_sg_sign_strip_headers(): no allocation */
 
 ngx_table_elt_t *

@@ -60,6 +60,8 @@ ngx_table_elt_t *ngx_http_sg_sign_header_next(
     ngx_http_sg_sign_header_iter_t *it);
 ngx_uint_t ngx_http_sg_sign_header_named(ngx_str_t *lowcase, ngx_str_t *names,
     ngx_uint_t n);
+ngx_int_t ngx_http_sg_sign_copy_headers(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n);
 ngx_int_t ngx_http_sg_sign_strip_headers(ngx_http_request_t *r,
     ngx_str_t *names, ngx_uint_t n, ngx_uint_t room);
 ngx_table_elt_t *ngx_http_sg_sign_push_header(ngx_http_request_t *r,

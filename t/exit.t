@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 # A signed payout that goes on from its sg_sign location to another one:
 # error_page after the provider failed (refused connection, a 5xx with
-# proxy_intercept_errors, a timeout), try_files.  The other location gets
-# neither the gateway's X-PARTNER-* headers nor the body: a signed payout
-# never reaches a second upstream that could replay it.  Failing over to
+# proxy_intercept_errors, a timeout), try_files; or a subrequest made after
+# signing (add_after_body, SSI).  The other location gets neither the
+# gateway's X-PARTNER-* headers nor the body: a signed payout never reaches
+# a second upstream that could replay it.  Failing over to
 # another sg_sign location signs again.  post_action (a copy of the request
 # after the response) fails nginx -t.  The metrics count the provider's
 # answer, not the other location's.
@@ -15,6 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use MIME::Base64 ();
 use SgSign::Test;
 
 my $t = SgSign::Test->new;
@@ -63,6 +65,19 @@ $t->start(<<"EOF");
             $sign
             try_files /nonexistent \@copy;
         }
+        # subrequests made after signing share the headers and the body
+        location = /addition$PAYOUT {
+            $sign
+            proxy_pass http://127.0.0.1:$up$PAYOUT;
+            add_after_body /copy/after;
+            addition_types *;
+        }
+        location = /ssi$PAYOUT {
+            $sign
+            proxy_pass http://127.0.0.1:$up$PAYOUT;
+            ssi on;
+            ssi_types *;
+        }
         # failing over to another sg_sign location: signed there again
         location = /failover$PAYOUT {
             $sign
@@ -98,24 +113,40 @@ sub copy_problems {
     return @why;
 }
 
-for my $case (['the provider refused the connection (502)', '/refused', []],
-    ['the provider answered 503, intercepted', '/intercepted',
-        [['X-Mock-Status', '503']]],
-    ['the provider timed out (504)', '/timeout', []],
-    ['try_files', '/try', []])
+my $went = 'the request went on to location "(?:\@copy|/copy/)", which is '
+    . 'not an sg_sign location: without its body and the gateway\'s headers';
+my $sub = 'subrequest to location "/copy/", which is not an sg_sign '
+    . 'location: without the body and the gateway\'s headers';
+my $ssi = MIME::Base64::encode_base64(
+    '{"status":"ok"}<!--# include virtual="/copy/ssi" -->', '');
+
+# [what, location prefix, request headers, status, what the log says]
+for my $case (
+    ['the provider refused the connection (502), then error_page',
+        '/refused', [], 401, $went],
+    ['the provider answered 503, intercepted, then error_page',
+        '/intercepted', [['X-Mock-Status', '503']], 401, $went],
+    ['the provider timed out (504), then error_page', '/timeout', [], 401,
+        $went],
+    ['try_files after signing', '/try', [], 401, $went],
+    ['add_after_body (a subrequest after signing)', '/addition', [], 200,
+        $sub],
+    ['an SSI include in the provider\'s answer', '/ssi',
+        [['X-Mock-Status', '200'], ['X-Mock-Body', $ssi]], 200, $sub])
 {
-    my ($what, $prefix, $headers) = @$case;
+    my ($what, $prefix, $headers, $status, $says) = @$case;
     $t->clear_upstream;
     $t->clear_upstream($copy->{record_dir});
     my $off = length $t->error_log;
 
     my $r = $t->post($BODY, path => "$prefix$PAYOUT", headers => $headers);
     my @why = copy_problems();
-    ok !@why, "$what, then error_page or try_files to another location: "
-        . 'it gets no X-PARTNER-* header and no body';
+    ok !@why, "$what: the other location gets no X-PARTNER-* header and "
+        . 'no body';
     diag "  $_" for @why;
-    is $r->status, 401, '... so the copy refuses it as unsigned';
-    like $t->error_log($off), qr/\[warn\].*sg_sign: the request went on to location "(?:\@copy|\/copy\/)", which is not an sg_sign location: without its body and the gateway's headers/,
+    is $r->status, $status, "... the client gets $status"
+        . ($status == 401 ? ' (the copy refuses it as unsigned)' : '');
+    like $t->error_log($off), qr/\[warn\].*sg_sign: $says/,
         '... and the error log says where it went';
     unlike $t->error_log($off), qr/exit-1/, '... never the body';
 }
@@ -151,8 +182,9 @@ for my $case (['the provider refused the connection (502)', '/refused', []],
     }
     # refused: unavailable; intercepted (twice): 5xx; timeout; try_files
     # (no proxy_pass reached): unavailable; failover: counted once, at the
-    # location that signed last, whose provider (the backup) said 200
-    my %want = (unavailable => 2, '5xx' => 2, timeout => 1, '2xx' => 1);
+    # location that signed last, whose provider (the backup) said 200;
+    # add_after_body and SSI: the provider's 200, not the subrequest's 401
+    my %want = (unavailable => 2, '5xx' => 2, timeout => 1, '2xx' => 3);
     my @why;
     for my $class (sort keys %want) {
         my $got = $m{$class} // 0;
