@@ -16,7 +16,8 @@ typedef enum {
     NGX_HTTP_SG_SIGN_OFF,           /* refused when off */
     NGX_HTTP_SG_SIGN_HEADERS,       /* refused for the names below */
     NGX_HTTP_SG_SIGN_ARRAY,         /* refused when set */
-    NGX_HTTP_SG_SIGN_PASS           /* refused when it has an upstream */
+    NGX_HTTP_SG_SIGN_PASS,          /* refused when it has an upstream */
+    NGX_HTTP_SG_SIGN_CACHE          /* refused when it caches */
 } ngx_http_sg_sign_forbid_e;
 
 
@@ -105,6 +106,19 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
     { "ngx_http_core_module", ngx_string("post_action"),
       NGX_HTTP_SG_SIGN_SET_STR, "",
       "a copy of the request would go to another location" },
+
+#if (NGX_HTTP_CACHE)
+
+    /*
+     * proxy_cache, found like the *_pass below: one payout's answer would
+     * be given to another (with proxy_cache_methods POST), and a
+     * background update would send the payout again.
+     */
+    { "ngx_http_proxy_module", ngx_string("proxy_connect_timeout"),
+      NGX_HTTP_SG_SIGN_CACHE, "proxy_cache",
+      "one request's cached answer would be given to another" },
+
+#endif
 
     /*
      * The other upstream modules: the payout would go out in another
@@ -321,6 +335,27 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
                       g->directive, file, line);
 
         return NGX_CONF_ERROR;
+
+#if (NGX_HTTP_CACHE)
+
+    case NGX_HTTP_SG_SIGN_CACHE:
+        if (cmd->set != ngx_conf_set_msec_slot) {
+            goto unknown;
+        }
+
+        /* -1: never set, 0: proxy_cache off */
+        if (ngx_http_sg_sign_upstream_conf(conf, cmd)->cache != 1) {
+            return NGX_CONF_OK;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" cannot be used where \"%s\" is on: %s, "
+                      "in %V:%ui", f->setting, g->directive, f->why, file,
+                      line);
+
+        return NGX_CONF_ERROR;
+
+#endif
 
     default: /* NGX_HTTP_SG_SIGN_ARRAY */
         a = *(ngx_array_t **) (conf + cmd->offset);

@@ -162,6 +162,29 @@ for my $case (['fastcgi_pass', 'fastcgi_pass 127.0.0.1:9000;'],
         or diag $r->{output};
 }
 
+# proxy_cache: its zone is declared at http level
+{
+    my $zone = 'proxy_cache_path ' . $t->dir . '/cache keys_zone=c:1m;';
+    for my $level (qw(location server http)) {
+        my %o = (http => $zone);
+        $o{$level} = ($level eq 'http' ? "$zone " : '') . 'proxy_cache c;';
+        my $r = nginx_t(%o);
+        my $want = $t->conf_line(qr/^\s*sg_sign on;/);
+        ok $r->{rc} != 0 && $r->{output} =~ /"proxy_cache" cannot be used where "sg_sign" is on: one request's cached answer would be given to another, in \Q$path\E:$want\b/,
+            "nginx -t refuses proxy_cache "
+            . ($level eq 'location' ? 'in an sg_sign location'
+                : "set at $level level, inherited by an sg_sign location")
+            . ', naming the line of sg_sign on' or diag $r->{output};
+    }
+    my $r = nginx_t(http => $zone, server => 'proxy_cache c;',
+        location => 'proxy_cache off;');
+    is $r->{rc}, 0, 'nginx -t accepts a server-level proxy_cache that the '
+        . 'sg_sign location turns off' or diag $r->{output};
+    $r = nginx_t(http => $zone, plain => 'proxy_cache c;');
+    is $r->{rc}, 0, 'nginx -t accepts proxy_cache in a location without '
+        . 'sg_sign' or diag $r->{output};
+}
+
 # what an sg_sign location may set
 my @allowed = (
     ['proxy_set_header Host', location => 'proxy_set_header Host example.com;'],
