@@ -287,6 +287,7 @@ static char *ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf,
 static void ngx_http_sg_sign_fault_arm(ngx_http_request_t *r,
     ngx_msec_t *sign_delay);
 static void ngx_http_sg_sign_fault_disarm(void);
+static ngx_uint_t ngx_http_sg_sign_fault_resume(void);
 #endif
 static ngx_int_t ngx_http_sg_sign_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_sg_sign_init_process(ngx_cycle_t *cycle);
@@ -580,6 +581,12 @@ ngx_http_sg_sign_rewrite_handler(ngx_http_request_t *r)
             ctx->sign_delay = sign_delay;
         }
 
+        return rc;
+    }
+
+    if (!slcf->enable && r == r->main && ngx_http_sg_sign_fault_resume()) {
+        rc = ngx_http_sg_sign_gate_rewrite(r, &ngx_http_sg_sign_gate);
+        ngx_http_sg_sign_fault_disarm();
         return rc;
     }
 #endif
@@ -2792,6 +2799,7 @@ ngx_http_sg_sign_set_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
 
 static ngx_uint_t  ngx_http_sg_sign_fault_at;
 static ngx_uint_t  ngx_http_sg_sign_fault_seen;
+static ngx_uint_t  ngx_http_sg_sign_fault_paused;   /* while proxying */
 
 
 ngx_uint_t
@@ -2820,6 +2828,7 @@ ngx_http_sg_sign_fault_arm(ngx_http_request_t *r, ngx_msec_t *sign_delay)
 
     ngx_http_sg_sign_fault_at = 0;
     ngx_http_sg_sign_fault_seen = 0;
+    ngx_http_sg_sign_fault_paused = 0;
 
     for (h = ngx_http_sg_sign_header_first(r, &it);
          h;
@@ -2850,7 +2859,24 @@ ngx_http_sg_sign_fault_arm(ngx_http_request_t *r, ngx_msec_t *sign_delay)
 static void
 ngx_http_sg_sign_fault_disarm(void)
 {
+    ngx_http_sg_sign_fault_paused = ngx_http_sg_sign_fault_at;
     ngx_http_sg_sign_fault_at = 0;
+}
+
+
+/* a location the request goes on to counts on from there: the way out */
+
+static ngx_uint_t
+ngx_http_sg_sign_fault_resume(void)
+{
+    if (ngx_http_sg_sign_fault_paused == 0) {
+        return 0;
+    }
+
+    ngx_http_sg_sign_fault_at = ngx_http_sg_sign_fault_paused;
+    ngx_http_sg_sign_fault_paused = 0;
+
+    return 1;
 }
 
 #endif

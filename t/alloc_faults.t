@@ -35,6 +35,7 @@ my $proxy = 'proxy_pass http://provider; proxy_http_version 1.1; '
     . 'proxy_set_header Connection "";';
 my $port = $t->port;
 my $dir = $t->dir;
+my $dead = SgSign::Test::free_port();      # nothing listens there
 
 $t->start(<<"EOF");
     log_format status '\$sg_sign_status';
@@ -63,6 +64,12 @@ $t->start(<<"EOF");
             client_max_body_size 0;     # error_page 413 needs it
             error_page 400 403 405 413 415 500 = \@fallback;
             $proxy
+        }
+        # signed, then the provider is unreachable: error_page sends it on
+        location = /exit/session/start/payout {
+            $sign
+            proxy_pass http://127.0.0.1:$dead;
+            error_page 502 = \@fallback;
         }
         location \@fallback {
             proxy_pass http://fallback;
@@ -194,6 +201,51 @@ $sites = walk('a valid payout with an error_page fallback', sub {
     }, path => '/fallback/session/start/payout', body => $payout,
     headers => \@forged);
 cmp_ok $sites, '>=', 8, "the error_page payout walks $sites sites";
+
+# what the fallback received that it must not: caller bytes, a body, an
+# X-PARTNER auth header
+sub fallback_problems {
+    my @why;
+    for my $up ($t->upstream_requests($fallback->{record_dir})) {
+        push @why, 'the fallback received ' . length($up->body)
+            . ' body bytes' if length $up->body;
+        push @why, "the fallback received $_"
+            for grep { /\Ax[-_]partner[-_](?:sign|project|submerchant)/i }
+                map { $_->[0] } @{ $up->{headers} };
+    }
+    return @why;
+}
+
+# a signed payout sent on to a location without sg_sign: whichever
+# allocation fails, the fallback never gets the signature or the body
+{
+    my ($sites, $exit_hit) = (0, 0);
+    for my $n (1 .. 300) {
+        $t->clear_upstream($fallback->{record_dir});
+        my ($res, $hit, $log) = faulted($n,
+            path => '/exit/session/start/payout', body => $payout,
+            headers => \@forged);
+        my @why = fallback_problems();
+        if (!$hit) {
+            my @got = $t->upstream_requests($fallback->{record_dir});
+            push @why, scalar(@got) . ' requests reached the fallback, not 1'
+                if @got != 1;
+            ok !@why, 'a signed payout sent on by error_page, no fault '
+                . "left (after $sites): the fallback gets it without the "
+                . 'signature and the body' or diag join "\n", @why;
+            last;
+        }
+        $sites++;
+        $exit_hit++ if $log =~ /internal failure while removing the gateway's headers from a request that went on/;
+        push @why, 'the card number is in the error log'
+            if index($log, $CARD) >= 0;
+        ok !@why, "a signed payout sent on by error_page, allocation $n "
+            . 'fails: nothing of it reaches the fallback'
+            or diag join "\n", @why;
+    }
+    is $exit_hit, 1, '... one of those allocations is the one that removes '
+        . 'the gateway\'s headers on the way out, and it failed closed';
+}
 
 
 # ------------------------------------------------ a client that goes away
