@@ -16,8 +16,6 @@ static ngx_flag_t ngx_http_sg_sign_gate_enabled(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate);
 static ngx_int_t ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate);
-static ngx_int_t ngx_http_sg_sign_gate_exit_subrequest(ngx_http_request_t *r,
-    ngx_http_sg_sign_gate_t *gate);
 static void ngx_http_sg_sign_gate_drop_body(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_sg_sign_gate_nginx_error(
     ngx_http_sg_sign_gate_t *gate, ngx_uint_t status);
@@ -108,18 +106,23 @@ ngx_http_sg_sign_gate_rewrite(ngx_http_request_t *r,
 
 
 /*
- * A request that entered the gate and goes on to another location: an
- * error_page after the provider failed, post_action, try_files.  With
- * drop_on_exit, the gate's own headers (the signature) and the body stay
- * behind, so a signed payout never reaches a second upstream; the rewrite
- * phase runs after every internal redirect and named location, before the
- * location can use either.
+ * A request that entered the gate and goes on to another location (an
+ * error_page after the provider failed, try_files), or a subrequest it
+ * makes into one (add_after_body, SSI, auth_request): with drop_on_exit,
+ * the gate's own headers (the signature) and the body stay behind, so a
+ * signed payout never reaches a second upstream.  The rewrite phase runs
+ * after every internal redirect and named location, and in every
+ * subrequest, before the location can use either.  A subrequest shares
+ * its parent's header list and body: it gets a list of its own and an
+ * empty body, as auth_request gives its subrequests.
  */
 
 static ngx_int_t
 ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
     ngx_http_sg_sign_gate_t *gate)
 {
+    ngx_int_t                     rc;
+    ngx_http_request_body_t      *rb;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_sg_sign_gate_ctx_t  *ctx;
 
@@ -127,93 +130,54 @@ ngx_http_sg_sign_gate_exit(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (r != r->main) {
-        return ngx_http_sg_sign_gate_exit_subrequest(r, gate);
-    }
-
-    ctx = ngx_http_sg_sign_gate_last_ctx(r, gate);
+    ctx = ngx_http_sg_sign_gate_last_ctx(r->main, gate);
 
     if (ctx == NULL) {
         return NGX_DECLINED;
     }
 
-    if (!ctx->exited) {
-        /* the gate's upstream, before the next location replaces it */
-        ctx->exited = 1;
-        ctx->exit_state = r->upstream ? r->upstream->state : NULL;
-    }
-
     if (r->request_body && r->request_body->bufs) {
         clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "%s: the request went on to location \"%V\", which "
-                      "is not an %s location: without its body and the "
-                      "gateway's headers", gate->name, &clcf->name,
-                      gate->name);
+                      "%s: %s location \"%V\", which is not an %s "
+                      "location: without the body and the gateway's headers",
+                      gate->name,
+                      (r == r->main) ? "the request went on to"
+                                     : "subrequest to",
+                      &clcf->name, gate->name);
     }
 
-    ngx_http_sg_sign_gate_drop_body(r);
+    if (r == r->main) {
+        if (!ctx->exited) {
+            /* the gate's upstream, before the next location replaces it */
+            ctx->exited = 1;
+            ctx->exit_state = r->upstream ? r->upstream->state : NULL;
+        }
 
-    if (ngx_http_sg_sign_strip_headers(r, gate->own_headers,
-                                       gate->nown_headers, 0)
-        != NGX_OK)
-    {
-        /* the list is empty then: nothing of the caller's or ours is left */
+        ngx_http_sg_sign_gate_drop_body(r);
+
+        rc = ngx_http_sg_sign_strip_headers(r, gate->own_headers,
+                                            gate->nown_headers, 0);
+
+    } else {
+        rb = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
+                                            sizeof(ngx_http_request_body_t)));
+
+        r->request_body = rb;
+        r->headers_in.content_length_n = 0;
+        r->headers_in.chunked = 0;
+
+        rc = (rb == NULL) ? NGX_ERROR
+                          : ngx_http_sg_sign_copy_headers(r, gate->own_headers,
+                                                          gate->nown_headers);
+    }
+
+    if (rc != NGX_OK) {
+        /* the header list is empty then: nothing of the caller's or ours */
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "%s: internal failure while removing the gateway's "
                       "headers from a request that went on to \"%V\"",
-                      gate->name, &r->uri);
-
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DECLINED;
-}
-
-
-/*
- * A subrequest into another location (add_after_body, SSI, slice, ...)
- * made by a request that entered the gate shares its headers and body:
- * it gets a header list of its own without the gate's headers, and an
- * empty body, as auth_request gives its subrequests.
- */
-
-static ngx_int_t
-ngx_http_sg_sign_gate_exit_subrequest(ngx_http_request_t *r,
-    ngx_http_sg_sign_gate_t *gate)
-{
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_request_body_t   *rb;
-
-    if (ngx_http_sg_sign_gate_last_ctx(r->main, gate) == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (r->request_body && r->request_body->bufs) {
-        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "%s: subrequest to location \"%V\", which is not an "
-                      "%s location: without the body and the gateway's "
-                      "headers", gate->name, &clcf->name, gate->name);
-    }
-
-    rb = ngx_http_sg_sign_alloc(ngx_pcalloc(r->pool,
-                                            sizeof(ngx_http_request_body_t)));
-
-    r->request_body = rb;
-    r->headers_in.content_length_n = 0;
-    r->headers_in.chunked = 0;
-
-    if (rb == NULL
-        || ngx_http_sg_sign_copy_headers(r, gate->own_headers,
-                                         gate->nown_headers)
-           != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "%s: internal failure while removing the gateway's "
-                      "headers and body from a subrequest to \"%V\"",
                       gate->name, &r->uri);
 
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

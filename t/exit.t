@@ -114,7 +114,7 @@ sub copy_problems {
 }
 
 my $went = 'the request went on to location "(?:\@copy|/copy/)", which is '
-    . 'not an sg_sign location: without its body and the gateway\'s headers';
+    . 'not an sg_sign location: without the body and the gateway\'s headers';
 my $sub = 'subrequest to location "/copy/", which is not an sg_sign '
     . 'location: without the body and the gateway\'s headers';
 my $ssi = MIME::Base64::encode_base64(
