@@ -99,7 +99,7 @@ EOF
 my $BODY = '{"session_id":"exit-1","amount_details":{"amount":100,"currency":"usd"}}';
 my $CANON = '{"amount_details":{"amount":100,"currency":"usd"},"session_id":"exit-1"}';
 
-# what the copy received: [[problem, ...] for each request]
+# what is wrong with what the copy received (empty: nothing)
 sub copy_problems {
     my @why;
     my @got = $t->upstream_requests($copy->{record_dir});
