@@ -46,6 +46,13 @@ typedef struct {
         ((conf) + (cmd)->offset                                               \
          - offsetof(ngx_http_upstream_conf_t, connect_timeout)))
 
+#if (NGX_HTTP_CACHE)
+/* proxy_cache: -1 never set, 0 off */
+#define ngx_http_sg_sign_caches(ucf)  ((ucf)->cache == 1)
+#else
+#define ngx_http_sg_sign_caches(ucf)  0
+#endif
+
 
 static char *ngx_http_sg_sign_check_settings(ngx_conf_t *cf,
     ngx_http_sg_sign_guard_t *g, ngx_str_t *file, ngx_uint_t line);
@@ -107,8 +114,6 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
       NGX_HTTP_SG_SIGN_SET_STR, "",
       "a copy of the request would go to another location" },
 
-#if (NGX_HTTP_CACHE)
-
     /*
      * proxy_cache, found like the *_pass below: one payout's answer would
      * be given to another (with proxy_cache_methods POST), and a
@@ -117,8 +122,6 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
     { "ngx_http_proxy_module", ngx_string("proxy_connect_timeout"),
       NGX_HTTP_SG_SIGN_CACHE, "proxy_cache",
       "one request's cached answer would be given to another" },
-
-#endif
 
     /*
      * The other upstream modules: the payout would go out in another
@@ -129,19 +132,19 @@ static ngx_http_sg_sign_forbidden_t  ngx_http_sg_sign_forbidden[] = {
      */
 
     { "ngx_http_fastcgi_module", ngx_string("fastcgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "fastcgi_pass", NULL },
+      NGX_HTTP_SG_SIGN_PASS, "fastcgi_pass", "use proxy_pass" },
 
     { "ngx_http_uwsgi_module", ngx_string("uwsgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "uwsgi_pass", NULL },
+      NGX_HTTP_SG_SIGN_PASS, "uwsgi_pass", "use proxy_pass" },
 
     { "ngx_http_scgi_module", ngx_string("scgi_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "scgi_pass", NULL },
+      NGX_HTTP_SG_SIGN_PASS, "scgi_pass", "use proxy_pass" },
 
     { "ngx_http_grpc_module", ngx_string("grpc_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "grpc_pass", NULL },
+      NGX_HTTP_SG_SIGN_PASS, "grpc_pass", "use proxy_pass" },
 
     { "ngx_http_memcached_module", ngx_string("memcached_connect_timeout"),
-      NGX_HTTP_SG_SIGN_PASS, "memcached_pass", NULL }
+      NGX_HTTP_SG_SIGN_PASS, "memcached_pass", "use proxy_pass" }
 };
 
 
@@ -242,13 +245,14 @@ static char *
 ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
     ngx_http_sg_sign_forbidden_t *f, ngx_str_t *file, ngx_uint_t line)
 {
-    char           *conf;
-    ngx_str_t      *s, lowcase;
-    ngx_uint_t      i, ctx_index;
-    ngx_array_t    *a;
-    ngx_keyval_t   *kv;
-    ngx_command_t  *cmd;
-    u_char          buf[64];
+    char                      *conf;
+    ngx_str_t                 *s, lowcase;
+    ngx_uint_t                 i, ctx_index;
+    ngx_array_t               *a;
+    ngx_keyval_t              *kv;
+    ngx_command_t             *cmd;
+    ngx_http_upstream_conf_t  *ucf;
+    u_char                     buf[64];
 
     cmd = ngx_http_sg_sign_find_command(cf, f->module, &f->directive,
                                         &ctx_index);
@@ -321,41 +325,26 @@ ngx_http_sg_sign_check_one(ngx_conf_t *cf, ngx_http_sg_sign_guard_t *g,
         return NGX_CONF_OK;
 
     case NGX_HTTP_SG_SIGN_PASS:
-        if (cmd->set != ngx_conf_set_msec_slot) {
-            goto unknown;
-        }
-
-        if (ngx_http_sg_sign_upstream_conf(conf, cmd)->upstream == NULL) {
-            return NGX_CONF_OK;
-        }
-
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"%s\" cannot be used where \"%s\" is on: "
-                      "use proxy_pass, in %V:%ui", f->setting,
-                      g->directive, file, line);
-
-        return NGX_CONF_ERROR;
-
-#if (NGX_HTTP_CACHE)
-
     case NGX_HTTP_SG_SIGN_CACHE:
         if (cmd->set != ngx_conf_set_msec_slot) {
             goto unknown;
         }
 
-        /* -1: never set, 0: proxy_cache off */
-        if (ngx_http_sg_sign_upstream_conf(conf, cmd)->cache != 1) {
+        ucf = ngx_http_sg_sign_upstream_conf(conf, cmd);
+
+        if (f->what == NGX_HTTP_SG_SIGN_PASS ? ucf->upstream == NULL
+                                             : !ngx_http_sg_sign_caches(ucf))
+        {
             return NGX_CONF_OK;
         }
 
+        /* the directive found is the locator: name the setting */
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"%s\" cannot be used where \"%s\" is on: %s, "
                       "in %V:%ui", f->setting, g->directive, f->why, file,
                       line);
 
         return NGX_CONF_ERROR;
-
-#endif
 
     default: /* NGX_HTTP_SG_SIGN_ARRAY */
         a = *(ngx_array_t **) (conf + cmd->offset);

@@ -238,32 +238,29 @@ ngx_int_t
 ngx_http_sg_sign_copy_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_uint_t n)
 {
-    ngx_uint_t        i, count;
+    ngx_uint_t        i, room;
     ngx_list_t        old, *list;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *kept;
     ngx_str_t         key;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
 
     list = &r->headers_in.headers;
     old = *list;
 
-    count = 0;
+    room = 1;
 
     for (part = &old.part; part; part = part->next) {
-        count += part->nelts;
+        room += part->nelts;
     }
 
-    kept = ngx_http_sg_sign_alloc(ngx_palloc(r->pool, (count ? count : 1)
-                                                      * sizeof(ngx_table_elt_t)));
-
-    list->part.elts = kept;
-    list->part.nelts = 0;
-    list->part.next = NULL;
-    list->last = &list->part;
-    list->nalloc = count;
-
-    if (kept == NULL) {
-        list->part.elts = old.part.elts;
+    if (ngx_http_sg_sign_fails()
+        || ngx_list_init(list, r->pool, room, sizeof(ngx_table_elt_t))
+           != NGX_OK)
+    {
+        /* a later push allocates a part of its own */
+        list->part.nelts = 0;
+        list->part.next = NULL;
+        list->last = &list->part;
         list->nalloc = 0;
         return NGX_ERROR;
     }
@@ -275,9 +272,13 @@ ngx_http_sg_sign_copy_headers(ngx_http_request_t *r, ngx_str_t *names,
             key.data = h[i].lowcase_key;
             key.len = h[i].key.len;
 
-            if (!ngx_http_sg_sign_header_named(&key, names, n)) {
-                kept[list->part.nelts++] = h[i];
+            if (ngx_http_sg_sign_header_named(&key, names, n)) {
+                continue;
             }
+
+            /* one part with room for all: cannot fail */
+            copy = ngx_list_push(list);
+            *copy = h[i];
         }
     }
 

@@ -106,12 +106,17 @@ sub copy_problems {
     push @why, 'the other location received ' . scalar(@got)
         . ' requests, not 1' if @got != 1;
     for my $r (@got) {
-        push @why, "it received $1" for $r->head =~ /^(x-partner-[\w-]+):/mgi;
+        push @why, "it received $1"
+            for $r->head =~ /^(x[-_]partner[-_](?:sign|project|submerchant)):/mgi;
         push @why, 'it received ' . length($r->body) . ' body bytes'
             if length $r->body;
     }
     return @why;
 }
+
+# what a caller sends along, hoping it goes on with the request
+my @FORGED = (['X-PARTNER-SIGN', 'Zm9yZ2Vk'], ['x-partner-project', 'evil'],
+    ['X-Partner-Submerchant', 'evil']);
 
 my $went = 'the request went on to location "(?:\@copy|/copy/)", which is '
     . 'not an sg_sign location: without the body and the gateway\'s headers';
@@ -139,10 +144,11 @@ for my $case (
     $t->clear_upstream($copy->{record_dir});
     my $off = length $t->error_log;
 
-    my $r = $t->post($BODY, path => "$prefix$PAYOUT", headers => $headers);
+    my $r = $t->post($BODY, path => "$prefix$PAYOUT",
+        headers => [@$headers, @FORGED]);
     my @why = copy_problems();
-    ok !@why, "$what: the other location gets no X-PARTNER-* header and "
-        . 'no body';
+    ok !@why, "$what: the other location gets no X-PARTNER-* header (the "
+        . 'gateway\'s or the caller\'s) and no body';
     diag "  $_" for @why;
     is $r->status, $status, "... the client gets $status"
         . ($status == 401 ? ' (the copy refuses it as unsigned)' : '');
